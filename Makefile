@@ -1,0 +1,43 @@
+# One-command set-up: `make serve` runs the mock, `make test` runs every check.
+# Both create .venv/ through `make install`; nothing else needs to be installed by hand.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REDOCLY := npx --yes @redocly/cli@2.77.0
+ARGS ?=
+
+.PHONY: install serve test lint spec-lint unit node clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+serve: install
+	$(PY) -m mock_server $(ARGS)
+
+test: lint spec-lint unit
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+spec-lint: install node
+	$(PY) -m openapi_spec_validator openapi.yaml
+	$(REDOCLY) lint --config redocly.yaml openapi.yaml
+
+unit: install
+	$(PY) -m pytest $(ARGS)
+
+# Node.js and npm run the pinned npm tools (Redocly, Prism) through npx.
+node:
+	@command -v npx >/dev/null 2>&1 || { \
+	  echo "installing Node.js and npm with apt-get"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm; }
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis reports *.egg-info
