@@ -1,0 +1,180 @@
+"""Fixture sets: a directory of YAML files (users, templates, optional state) read into a Seed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jsonschema
+import yaml
+
+from mock_server.models import ApiKey, Seed, Template, User
+
+_UUID = {"type": "string", "format": "uuid"}
+_TIME = {"type": "string", "format": "date-time"}
+_TOKEN = {"type": "string", "pattern": r"^[^-]{10}-[^-]{22}$"}
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "users.yaml": {
+        "type": "object", "required": ["users"], "additionalProperties": False,
+        "properties": {"users": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "username", "email"],
+            "properties": {
+                "id": _UUID, "username": {"type": "string", "pattern": r"^[A-Za-z0-9-_.]+$"},
+                "email": {"type": "string"}, "name": {"type": "string"},
+                "roles": {"type": "array", "items": {"type": "string"}},
+                "status": {"enum": ["active", "dormant", "suspended"]},
+                "login_type": {"type": "string"}, "created_at": _TIME,
+                "tokens": {"type": "array", "items": {"oneOf": [_TOKEN, {
+                    "type": "object", "required": ["value"], "additionalProperties": False,
+                    "properties": {"value": _TOKEN, "expires_at": _TIME}}]}},
+            }}}},
+    },
+    "templates.yaml": {
+        "type": "object", "required": ["templates"], "additionalProperties": False,
+        "properties": {"templates": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "name", "title_template", "body_template", "actions", "group",
+                         "method", "kind", "enabled_by_default"],
+            "properties": {
+                "id": _UUID, "name": {"type": "string"}, "title_template": {"type": "string"},
+                "body_template": {"type": "string"}, "actions": {"type": "string"},
+                "group": {"type": "string"}, "method": {"enum": ["", "smtp", "webhook"]},
+                "kind": {"enum": ["system", "custom"]}, "enabled_by_default": {"type": "boolean"},
+                "feature": {"type": "string"},
+            }}}},
+    },
+    "state.yaml": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "settings": {"type": "object", "additionalProperties": False,
+                         "properties": {"notifier_paused": {"type": "boolean"}}},
+            "preferences": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": {"type": "boolean"}}},
+        },
+    },
+}
+
+
+class FixtureError(ValueError):
+    """A fixture set that cannot be loaded; the message names the file, the place and the value."""
+
+
+def load_seed(directory: Path) -> Seed:
+    """Read and check a fixture set, so that a broken file is reported before the server starts."""
+    users_doc = _read(directory, "users.yaml")
+    templates_doc = _read(directory, "templates.yaml")
+    state_doc = _read(directory, "state.yaml", optional=True)
+    users = tuple(_user(entry) for entry in users_doc["users"])
+    keys = tuple(_key(token, user.id) for user, entry in zip(users, users_doc["users"],
+                                                            strict=True)
+                 for token in entry.get("tokens", []))
+    templates = tuple(_template(entry) for entry in templates_doc["templates"])
+    _require_unique(directory / "users.yaml", "id", [str(u.id) for u in users])
+    _require_unique(directory / "users.yaml", "username", [u.username.lower() for u in users])
+    _require_unique(directory / "users.yaml", "token id", [k.id for k in keys])
+    _require_unique(directory / "templates.yaml", "id", [str(t.id) for t in templates])
+    return Seed(users=users, keys=keys, templates=templates,
+                settings_json=_settings_json(state_doc),
+                preferences=_preferences(directory, state_doc, users, templates))
+
+
+def _read(directory: Path, name: str, *, optional: bool = False) -> dict[str, Any]:
+    path = directory / name
+    if not path.is_file():
+        if optional:
+            return {}
+        raise FixtureError(f"{path}: missing; a fixture set needs users.yaml and templates.yaml")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise FixtureError(f"{path}: not valid YAML: {exc}") from None
+    document = json.loads(json.dumps(document, default=_yaml_scalar))
+    validator = jsonschema.Draft7Validator(_SCHEMAS[name],
+                                           format_checker=jsonschema.FormatChecker())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise FixtureError(f"{path}: {where}: {error.message}")
+    return document
+
+
+def _yaml_scalar(value: object) -> str:
+    """YAML turns unquoted timestamps into datetimes; keep them as the RFC 3339 text they were."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    raise TypeError(f"unsupported YAML value {value!r}")
+
+
+def _user(entry: Mapping[str, Any]) -> User:
+    return User(id=UUID(entry["id"]), username=entry["username"], email=entry["email"],
+                name=entry.get("name", ""), roles=tuple(entry.get("roles", ())),
+                status=entry.get("status", "active"),
+                login_type=entry.get("login_type", "password"),
+                created_at=_time(entry.get("created_at", "2025-01-01T00:00:00Z")))
+
+
+def _key(token: str | Mapping[str, str], user_id: UUID) -> ApiKey:
+    value = token if isinstance(token, str) else token["value"]
+    expires = None if isinstance(token, str) or "expires_at" not in token else token["expires_at"]
+    key_id, secret = value.split("-")
+    return ApiKey(id=key_id, secret=secret, user_id=user_id,
+                  expires_at=_time(expires) if expires else None)
+
+
+def _template(entry: Mapping[str, Any]) -> Template:
+    return Template(id=UUID(entry["id"]), name=entry["name"],
+                    title_template=entry["title_template"], body_template=entry["body_template"],
+                    actions=entry["actions"], group=entry["group"], method=entry["method"],
+                    kind=entry["kind"], enabled_by_default=entry["enabled_by_default"],
+                    feature=entry.get("feature", ""))
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _settings_json(state: Mapping[str, Any]) -> str:
+    """The stored settings text exactly as Coder stores it (canonical JSON), or "" for none."""
+    if "settings" not in state:
+        return ""
+    return json.dumps({"notifier_paused": state["settings"].get("notifier_paused", False)},
+                      separators=(",", ":"))
+
+
+def _preferences(directory: Path, state: Mapping[str, Any], users: tuple[User, ...],
+                 templates: tuple[Template, ...]) -> dict[UUID, dict[UUID, bool]]:
+    by_name = {user.username: user.id for user in users}
+    known = {template.id for template in templates}
+    result: dict[UUID, dict[UUID, bool]] = {}
+    for username, choices in state.get("preferences", {}).items():
+        if username not in by_name:
+            raise FixtureError(f"{directory / 'state.yaml'}: preferences/{username}: no such "
+                               f"user; users are {', '.join(sorted(by_name))}")
+        for template_id in choices:
+            if not _is_uuid(template_id) or UUID(template_id) not in known:
+                raise FixtureError(f"{directory / 'state.yaml'}: preferences/{username}/"
+                                   f"{template_id}: names no template in templates.yaml")
+        result[by_name[username]] = {UUID(key): value for key, value in choices.items()}
+    return result
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _require_unique(path: Path, what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise FixtureError(f"{path}: {what} {value!r} appears twice; each must be unique")
+        seen.add(value)

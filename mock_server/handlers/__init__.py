@@ -1,0 +1,1 @@
+"""Operation handlers, one module per resource; `app.create_app` maps operationIds onto them."""

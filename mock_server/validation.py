@@ -1,0 +1,94 @@
+"""Request bodies read as Coder's httpapi.Read reads them, checked by connexion against the spec.
+
+Coder decodes every body with Go's json.Decoder, whatever its Content-Type: the first JSON value
+counts, `null` means the zero value, and a value of the wrong type is refused with Go's
+`cannot unmarshal` text. Connexion still does the schema validation; this module only makes its
+parsing and its error messages Coder's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion.json_schema import Draft4RequestValidator
+from connexion.validators import JSONRequestBodyValidator
+from jsonschema import Draft4Validator, ValidationError
+from jsonschema.exceptions import best_match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server import errors, wire
+
+_JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "bool", int: "number",
+               float: "number"}
+_GO_SCALARS = {"boolean": "bool", "string": "string", "integer": "int", "number": "float64"}
+
+
+class GoJSONBodyValidator(JSONRequestBodyValidator):
+    """Connexion's JSON body validator with Go's decoding rules and error texts."""
+
+    MUTABLE_VALIDATION = True  # the handler gets the value as Go decoded it (`null` → `{}`)
+
+    @property
+    def _validator(self) -> Draft4Validator:
+        return Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        """Read the whole body (an empty one is Go's `EOF`), decode, validate, replay."""
+        chunks = []
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunks.append(message.get("body", b""))
+            more_body = message.get("more_body", False)
+        body = self._decode(b"".join(chunks))
+        self._validate(body)
+        return self._insert_body(receive, body=body, scope=scope)
+
+    def _decode(self, raw: bytes) -> Any:
+        try:
+            value = wire.decode_json(raw)
+        except wire.GoJSONError as exc:
+            raise errors.invalid_json(str(exc)) from None
+        return {} if value is None and self._schema.get("type") == "object" else value
+
+    def _validate(self, body: Any) -> None:
+        error = best_match(self._validator.iter_errors(body))
+        if error is not None:
+            raise errors.invalid_json(_unmarshal_error(error, self._schema))
+
+
+def _unmarshal_error(error: ValidationError, root: dict[str, Any]) -> str:
+    """The `json: cannot unmarshal ...` text Go reports for the same type mismatch."""
+    kind = _JSON_KINDS.get(type(error.instance), "value")
+    struct = root.get("x-go-type", "struct")
+    if not error.path:
+        return f"json: cannot unmarshal {kind} into Go value of type {struct}"
+    field = error.path[0]
+    return (f"json: cannot unmarshal {kind} into Go struct field "
+            f"{struct.rpartition('.')[2]}.{field} of type {_go_type(error.schema)}")
+
+
+def _go_type(schema: dict[str, Any]) -> str:
+    """The Go type a JSON Schema stands for, as encoding/json names it in errors."""
+    if schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return f"map[string]{_go_type(schema['additionalProperties'])}"
+    if schema.get("type") == "array":
+        return f"[]{_go_type(schema.get('items', {}))}"
+    return schema.get("x-go-type") or _GO_SCALARS.get(schema.get("type", ""), "interface {}")
+
+
+class ReadBodyAsJSON:
+    """Coder ignores a request's Content-Type; label every body JSON before connexion checks it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/v2/") and scope[
+                "method"] in ("PUT", "POST", "PATCH"):
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+            headers.append((b"content-type", b"application/json"))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
