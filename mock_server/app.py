@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import yaml
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
@@ -26,7 +25,7 @@ from starlette.routing import compile_path
 from mock_server import errors
 from mock_server.auth import AuthMiddleware
 from mock_server.config import SPEC_PATH, MockConfig
-from mock_server.fixtures import load_seed
+from mock_server.fixtures import load_seed, read_yaml
 from mock_server.handlers import users
 from mock_server.handlers.notifications import NotificationHandlers
 from mock_server.handlers.preferences import PreferenceHandlers
@@ -40,7 +39,7 @@ _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tr
 def create_app(config: MockConfig, *, store: Store | None = None) -> AsyncApp:
     """Build a mock deployment: its store (or the one given), handlers and middleware."""
     store = store or build_store(config)
-    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    spec = read_yaml(SPEC_PATH)
     app = AsyncApp(__name__, middlewares=_middlewares(config, store))
     app.add_api(
         spec,

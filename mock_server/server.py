@@ -1,0 +1,87 @@
+"""MockServer: one mock deployment, in-process or on a real loopback socket, for tests and tools."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+from connexion import AsyncApp
+
+from mock_server.app import BASE_PATH, build_store, create_app
+from mock_server.config import MockConfig
+from mock_server.models import ApiKey
+from mock_server.store import Store
+
+
+class MockServer:
+    """The mock as an object: its ASGI app and store always, a socket on port 0 once started."""
+
+    def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1") -> None:
+        self.config = config or MockConfig()
+        self.store: Store = build_store(self.config)
+        self.app: AsyncApp = create_app(self.config, store=self.store)
+        self.host = host
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port = 0
+
+    @property
+    def url(self) -> str:
+        """The deployment URL (`http://127.0.0.1:PORT`); the API lives under `/api/v2`."""
+        if self._server is None:
+            raise RuntimeError("MockServer.url: the server is not started; call start() first")
+        return f"http://{self.host}:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL, as OpenAPI's `servers` would resolve it."""
+        return self.url + BASE_PATH
+
+    def token(self, *, owner: bool) -> str:
+        """A working token of an active owner or member of the fixture set."""
+        users = {user.id: user for user in self.store.seed.users}
+        for key in self.store.seed.keys:
+            user = users[key.user_id]
+            if user.is_active and user.is_owner == owner and key.expires_at is None:
+                return key.token
+        role = "owner" if owner else "member"
+        raise LookupError(f"the fixture set {self.config.fixtures} has no active {role} "
+                          "with a token that does not expire")
+
+    def keys(self) -> tuple[ApiKey, ...]:
+        """Every key of the fixture set."""
+        return self.store.seed.keys
+
+    def start(self, *, timeout: float = 10.0) -> MockServer:
+        """Serve on a free loopback port in a background thread; return once it answers."""
+        if self._server is not None:
+            raise RuntimeError("MockServer.start: already started")
+        sock = socket.create_server((self.host, 0))
+        self._port = sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
+                                                     access_log=False, lifespan="on"))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name=f"mock-server-{self._port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"MockServer did not start on port {self._port}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread; a stopped server can be inspected, not reused."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
