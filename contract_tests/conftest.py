@@ -1,0 +1,135 @@
+"""Fixtures of the suite: the schema pointed at the target, the three callers, facts and guard."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.case import Case
+from schemathesis.hooks import HookContext
+from schemathesis.schemas import BaseSchema
+
+from contract_tests.client import BYPASS_RATE_LIMIT, TOKEN_HEADER, Api
+from contract_tests.facts import Facts
+from contract_tests.guard import StateGuard
+from contract_tests.plugin import RUN, ContractRun, References
+from contract_tests.target import Target
+
+SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
+TEST_NOTIFICATION = "send-a-test-notification"
+
+
+@pytest.fixture(scope="session")
+def contract_run(pytestconfig: pytest.Config) -> ContractRun:
+    """This run's target and counters."""
+    return pytestconfig.stash[RUN]
+
+
+@pytest.fixture(scope="session")
+def target(contract_run: ContractRun) -> Target:
+    """The server under test."""
+    return contract_run.target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hypothesis_profile(contract_run: ContractRun) -> None:
+    """Property tests run as deep as the run asks, and write no example database to the cwd."""
+    settings.register_profile("coder-contract", max_examples=contract_run.max_examples,
+                              database=None, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("coder-contract")
+
+
+@pytest.fixture(scope="session")
+def base_schema(contract_run: ContractRun) -> BaseSchema:
+    """The packaged spec, pointed at the target, counting every request sent."""
+    target = contract_run.target
+    config = SchemathesisConfig.from_dict({
+        "generation": {"mode": "all", "max-examples": contract_run.max_examples,
+                       "database": "none"},
+        "checks": {"enabled": True},
+        "headers": {TOKEN_HEADER: target.owner_token, BYPASS_RATE_LIMIT: "true"},
+        **({"base-url": target.api_url} if target.api_url else {}),
+    })
+    schema = schemathesis.openapi.from_path(SPEC_PATH, config=config)
+    if target.app is not None:
+        schema.app = target.app
+
+    def after_call(_context: HookContext, _case: Case, _response: object) -> None:
+        contract_run.requests += 1
+
+    schema.hook(after_call)
+    return schema
+
+
+@pytest.fixture(scope="session")
+def owner(base_schema: BaseSchema, target: Target) -> Api:
+    """Calls as the owner (who may skip Coder's rate limiter)."""
+    return Api(base_schema, target.owner_token, bypass_rate_limit=True)
+
+
+@pytest.fixture(scope="session")
+def member(base_schema: BaseSchema, target: Target) -> Api:
+    """Calls as the member; tests that need one are skipped (never passed) without it."""
+    if target.member_token is None:
+        pytest.skip("role checks need a member's token (--member-token or "
+                    "CODER_MEMBER_SESSION_TOKEN)")
+    return Api(base_schema, target.member_token)
+
+
+@pytest.fixture(scope="session")
+def anonymous(base_schema: BaseSchema) -> Api:
+    """Calls without any credentials."""
+    return Api(base_schema, None)
+
+
+@pytest.fixture(scope="session")
+def facts(base_schema: BaseSchema, owner: Api, target: Target) -> Facts:
+    """Who the tokens are and which templates exist, learned from the server."""
+    member = Api(base_schema, target.member_token) if target.member_token else None
+    return Facts.learn(owner, member)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def guard(owner: Api, facts: Facts, target: Target,
+          contract_run: ContractRun) -> Iterator[StateGuard]:
+    """Record the state before the first test; put it back after the last, whatever happens."""
+    guard = StateGuard(owner, facts, allow_new_preferences=target.allow_new_preferences)
+    guard.record()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield guard
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        contract_run.restore_notes = guard.restore()
+
+
+@pytest.fixture
+def known_state(guard: StateGuard) -> StateGuard:
+    """Start a test from the recorded state."""
+    guard.restore()
+    return guard
+
+
+@pytest.fixture(scope="session")
+def coder_schema(base_schema: BaseSchema, target: Target) -> BaseSchema:
+    """The schema for generated tests; the test notification only when sending is allowed."""
+    if target.send_test_notification:
+        return base_schema
+    return base_schema.exclude(operation_id=TEST_NOTIFICATION)
+
+
+@pytest.fixture(scope="session")
+def references(facts: Facts, guard: StateGuard) -> References:
+    """Server-valid values for positive cases: the owner's own user, writable templates."""
+    return References(refs=facts.owner.refs, writable=guard.writable(facts.owner))
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so the guard still restores."""
+    raise KeyboardInterrupt

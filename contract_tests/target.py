@@ -1,0 +1,52 @@
+"""The server under test: where it is (a URL or an in-process ASGI app) and who may sign in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+API_PREFIX = "/api/v2"
+_TOKEN = re.compile(r"^[^-]{10}-[^-]{22}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """Everything the suite knows about a server before it asks it anything."""
+
+    owner_token: str
+    member_token: str | None = None
+    base_url: str | None = None
+    app: Any = None
+    send_test_notification: bool = False
+    allow_new_preferences: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.base_url is None) == (self.app is None):
+            raise ValueError("Target needs exactly one of base_url (a deployment URL) or app "
+                             "(an ASGI application)")
+        if self.base_url is not None and not re.match(r"^https?://[^/]+", self.base_url):
+            raise ValueError(f"base_url {self.base_url!r} is not an http(s) URL; give the "
+                             "deployment URL, e.g. https://coder.example.com")
+        for name in ("owner_token", "member_token"):
+            token = getattr(self, name)
+            if token is not None and not _TOKEN.match(token):
+                raise ValueError(f"{name} {_redact(token)!r} is not a Coder session token "
+                                 "(<10-character id>-<22-character secret>)")
+
+    @property
+    def api_url(self) -> str | None:
+        """The API base URL (`<deployment>/api/v2`), or None for an in-process app."""
+        if self.base_url is None:
+            return None
+        base = self.base_url.rstrip("/")
+        return base if base.endswith(API_PREFIX) else base + API_PREFIX
+
+    @property
+    def label(self) -> str:
+        """How reports name the target."""
+        return self.api_url or "the in-process ASGI app"
+
+
+def _redact(token: str) -> str:
+    return token[:4] + "…" if len(token) > 4 else token
