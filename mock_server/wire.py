@@ -19,7 +19,16 @@ _JSON_WHITESPACE = " \t\r\n"
 _GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
                "\v": "\\v", "\\": "\\\\"}
 _HEX = re.compile(r"[0-9a-fA-F]{2}")
-_MAX_DEPTH = 10000
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_MAX_DEPTH = 10000  # encoding/json's maxNestingDepth
+_KEPT_DEPTH = 32  # deeper containers are checked but not kept: no request struct looks that far
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_DIGITS = re.compile(r"[0-9]+")
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # CPython's C unescaper
 
 
 class GoJSONError(ValueError):
@@ -39,64 +48,136 @@ def encode_json(value: Any) -> bytes:
 
 def decode_json(raw: bytes) -> Any:
     """Read the first JSON value of a body as Go's json.Decoder does, or raise GoJSONError."""
-    text = raw.decode("utf-8", errors="replace")  # Go decodes invalid UTF-8 as U+FFFD too
-    start = len(text) - len(text.lstrip(_JSON_WHITESPACE))
-    if start == len(text):
+    text = raw.decode("utf-8", errors="surrogateescape")  # one character per undecodable byte
+    if not text.strip(_JSON_WHITESPACE):
         raise GoJSONError("EOF")
-    decoder = json.JSONDecoder(parse_constant=_refuse_constant)
-    try:
-        value, _ = decoder.raw_decode(text, start)
-    except json.JSONDecodeError as exc:
-        raise GoJSONError(_go_syntax_error(exc)) from None
-    except RecursionError:
-        raise GoJSONError(f"exceeded max depth of {_MAX_DEPTH}") from None
-    return value
+    return _Scanner(text).value()
 
 
-def _refuse_constant(name: str) -> Any:
-    """Go's scanner has no NaN or Infinity literals."""
-    raise json.JSONDecodeError("Expecting value", name, 0)
+class _Scanner:
+    """encoding/json's scanner, iterative (Go nests 10000 deep, CPython's parser ~1000 at best)."""
 
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
 
-def _go_syntax_error(exc: json.JSONDecodeError) -> str:
-    """Translate CPython's decoder message into the one Go's scanner gives for the same byte."""
-    doc, pos = exc.doc, exc.pos
-    if exc.msg.startswith("Unterminated string") or pos >= len(doc.rstrip(_JSON_WHITESPACE)):
-        return "unexpected EOF"
-    char = quote_char(doc[pos])
-    if exc.msg == "Expecting value":
-        context = "in numeric literal" if doc[pos] in "IN" and pos > 0 else (
-            "looking for beginning of value")
-    elif exc.msg.startswith("Expecting property name"):
-        context = "looking for beginning of object key string"
-    elif exc.msg == "Expecting ':' delimiter":
-        context = "after object key"
-    elif exc.msg == "Expecting ',' delimiter":
-        context = ("after array element" if _innermost_container(doc, pos) == "["
-                   else "after object key:value pair")
-    elif exc.msg.startswith("Invalid control character"):
-        context = "in string literal"
-    elif exc.msg.startswith("Invalid \\"):
-        context = "in string escape code"
-    else:
-        context = f"({exc.msg})"
-    return f"invalid character {char} {context}"
+    def fail(self, context: str, pos: int | None = None) -> GoJSONError:
+        """Go's error for the byte at `pos`: it names the byte, not the character it starts."""
+        pos = self.pos if pos is None else pos
+        if pos >= len(self.text):
+            return GoJSONError("unexpected EOF")
+        byte = self.text[pos].encode("utf-8", errors="surrogateescape")[0]
+        return GoJSONError(f"invalid character {quote_char(chr(byte))} {context}")
 
+    def peek(self) -> str:
+        """Skip whitespace; the next character, or "" at the end."""
+        self.pos = _WHITESPACE.match(self.text, self.pos).end()
+        return self.text[self.pos:self.pos + 1]
 
-def _innermost_container(doc: str, end: int) -> str:
-    """The bracket of the innermost array or object still open at `end`, skipping strings."""
-    stack: list[str] = []
-    in_string = escaped = False
-    for char in doc[:end]:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            stack.append(char)
-        elif char in "]}" and stack:
-            stack.pop()
-    return stack[-1] if stack else ""
+    def value(self) -> Any:
+        """The first value; containers nested deeper than Go's structs look are kept empty."""
+        stack: list[Any] = []  # the open containers, outermost first
+        keys: list[str] = []  # for each: the object key whose value comes next
+        while True:
+            char = self.peek()
+            if char in ("[", "{"):
+                if len(stack) == _MAX_DEPTH:
+                    raise self.fail("exceeded max depth")
+                self.pos += 1
+                stack.append([] if char == "[" else {})
+                keys.append("")
+                if self.peek() != ("]" if char == "[" else "}"):
+                    if char == "{":
+                        keys[-1] = self.key()
+                    continue
+                self.pos += 1
+                value, _ = stack.pop(), keys.pop()
+            else:
+                value = self.scalar()
+            while stack:  # attach the value, then close every container it completes
+                container = stack[-1]
+                if len(stack) > _KEPT_DEPTH and isinstance(value, list | dict):
+                    value = type(value)()
+                if isinstance(container, list):
+                    container.append(value)
+                    closing, context = "]", "after array element"
+                else:
+                    container[keys[-1]] = value
+                    closing, context = "}", "after object key:value pair"
+                char = self.peek()
+                if char == ",":
+                    self.pos += 1
+                    if isinstance(container, dict):
+                        keys[-1] = self.key()
+                    break
+                if char != closing:
+                    raise self.fail(context)
+                self.pos += 1
+                value, _ = stack.pop(), keys.pop()
+            else:
+                return value
+
+    def key(self) -> str:
+        """An object key and the colon after it."""
+        if self.peek() != '"':
+            raise self.fail("looking for beginning of object key string")
+        key = self.string()
+        if self.peek() != ":":
+            raise self.fail("after object key")
+        self.pos += 1
+        return key
+
+    def scalar(self) -> Any:
+        """A string, number, true, false or null (Go has no NaN or Infinity)."""
+        char = self.text[self.pos:self.pos + 1]
+        if char == '"':
+            return self.string()
+        if char and char in "-0123456789":
+            return self.number()
+        if char not in _LITERALS:
+            raise self.fail("looking for beginning of value")
+        word, value = _LITERALS[char]
+        for offset in range(1, len(word)):
+            if self.text[self.pos + offset:self.pos + offset + 1] != word[offset]:
+                raise self.fail(f"in literal {word} (expecting {quote_char(word[offset])})",
+                                self.pos + offset)
+        self.pos += len(word)
+        return value
+
+    def number(self) -> int | float:
+        """A number as Go's scanner reads it; a huge one becomes a float, never an error."""
+        start = self.pos
+        integer = _INTEGER.match(self.text, start)
+        if integer is None:
+            raise self.fail("in numeric literal", start + 1)
+        end = integer.end()
+        for marks, optional, context in ((".", "", "after decimal point in numeric literal"),
+                                         ("eE", "+-", "in exponent of numeric literal")):
+            if self.text[end:end + 1] and self.text[end] in marks:
+                end += 1
+                if self.text[end:end + 1] and self.text[end] in optional:
+                    end += 1
+                digits = _DIGITS.match(self.text, end)
+                if digits is None:
+                    raise self.fail(context, end)
+                end = digits.end()
+        token, self.pos = self.text[start:end], end
+        return int(token) if end == integer.end() and len(token) < 19 else float(token)
+
+    def string(self) -> str:
+        """A string; invalid UTF-8 and lone surrogate escapes become U+FFFD, as in Go."""
+        start = self.pos
+        end = _STRING.match(self.text, start).end()
+        char = self.text[end:end + 1]
+        if char == '"':
+            value, self.pos = _scanstring(self.text, start + 1)
+            return _SURROGATES.sub("\ufffd", value)
+        if char != "\\":
+            raise self.fail("in string literal", end)  # a control character, or the end
+        if self.text[end + 1:end + 2] != "u":
+            raise self.fail("in string escape code", end + 1)
+        bad = next(i for i in range(end + 2, end + 6) if self.text[i:i + 1] not in _HEX_DIGITS)
+        raise self.fail("in \\u hexadecimal character escape", bad)
 
 
 def quote(value: str) -> str:
