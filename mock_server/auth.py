@@ -10,7 +10,6 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,8 +20,9 @@ from mock_server.store import Clock, Store, utc_now
 
 SESSION_COOKIE = "coder_session_token"
 SESSION_HEADER = b"coder-session-token"
-_GROUPS = ("/api/v2/notifications", "/api/v2/users/")
+_GROUPS = ("/api/v2/notifications/", "/api/v2/users/")  # chi mounts a group at `/x` and `/x/*`
 _USER_SEGMENT = re.compile(r"^/api/v2/users/([^/]*)(?:/|$)")
+_HTTP_SPACE = " \t\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,29 +35,39 @@ class Caller:
 
 def token_from(scope: Scope) -> str:
     """Find the token where Coder looks, in order: cookie, query, header, Bearer, access_token."""
-    headers = {}
+    headers: dict[bytes, list[str]] = {}
     for name, value in scope["headers"]:
-        headers.setdefault(name.lower(), value.decode("latin-1"))
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    authorization = headers.get(b"authorization", "")
+        headers.setdefault(name.lower(), []).append(value.decode("utf-8", "surrogateescape"))
+    query = parse_qs(scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
+                     keep_blank_values=True, errors="surrogateescape")
+    authorization = headers.get(b"authorization", [""])[0]
     bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
-    candidates = (_cookie(headers.get(b"cookie", "")), _first(query, SESSION_COOKIE),
-                  headers.get(SESSION_HEADER, ""), bearer, _first(query, "access_token"))
+    candidates = (_cookie(headers.get(b"cookie", [])), _first(query, SESSION_COOKIE),
+                  headers.get(SESSION_HEADER, [""])[0], bearer, _first(query, "access_token"))
     return next((value for value in candidates if value), "")
 
 
-def _cookie(header: str) -> str:
-    cookies = SimpleCookie()
-    try:
-        cookies.load(header)
-    except CookieError:
-        return ""
-    morsel = cookies.get(SESSION_COOKIE)
-    return morsel.value if morsel else ""
+def _cookie(lines: list[str]) -> str:
+    """r.Cookie as net/http reads it: the first well-formed pair named so; bad pairs are skipped."""
+    for line in lines:
+        for part in line.split(";"):
+            name, _, value = part.strip(_HTTP_SPACE).partition("=")
+            if name.strip(_HTTP_SPACE) != SESSION_COOKIE:
+                continue
+            if len(value) > 1 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            if all(" " <= char < "\x7f" and char not in '";\\' for char in value):
+                return value
+    return ""
 
 
 def _first(query: dict[str, list[str]], name: str) -> str:
     return query.get(name, [""])[0]
+
+
+def _bytes(text: str) -> bytes:
+    """The bytes a header or query value arrived as (Go measures and compares bytes)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def authenticate(store: Store, token: str, *, now: datetime) -> Caller:
@@ -69,15 +79,14 @@ def authenticate(store: Store, token: str, *, now: datetime) -> Caller:
     if len(parts) != 2:
         raise _bad_format(f"incorrect amount of API key parts, expected 2 got {len(parts)}")
     key_id, secret = parts
-    if len(key_id.encode()) != 10:
-        raise _bad_format(f"invalid API key ID length, expected 10 got {len(key_id.encode())}")
-    if len(secret.encode()) != 22:
-        raise _bad_format(f"invalid API key secret length, expected 22 got "
-                          f"{len(secret.encode())}")
+    if len(_bytes(key_id)) != 10:
+        raise _bad_format(f"invalid API key ID length, expected 10 got {len(_bytes(key_id))}")
+    if len(_bytes(secret)) != 22:
+        raise _bad_format(f"invalid API key secret length, expected 22 got {len(_bytes(secret))}")
     key = store.key(key_id)
     if key is None:
         raise errors.unauthorized("API key is invalid.")
-    if not hmac.compare_digest(key.secret.encode(), secret.encode()):
+    if not hmac.compare_digest(_bytes(key.secret), _bytes(secret)):
         raise errors.unauthorized("API key secret is invalid.")
     if key.expires_at is not None and key.expires_at <= now:
         raise errors.unauthorized(f"API key expired at {wire.quote(_go_time(key.expires_at))}.",
@@ -128,8 +137,8 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not path.startswith(
-                _GROUPS):
+        in_group = path.startswith(_GROUPS) or path + "/" in _GROUPS
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not in_group:
             await self.app(scope, receive, send)
             return
         caller = authenticate(self.store, token_from(scope), now=self.clock())

@@ -1,0 +1,45 @@
+"""Assertions shared by the HTTP tests: Coder's error shape, exactly, and nothing else."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+JSON_TYPE = "application/json; charset=utf-8"
+SIGNED_OUT = ("You are signed out or your session has expired. "
+              "Please sign in again to continue.")
+INVALID_JSON = "Request body must be valid JSON."
+FORBIDDEN_DETAIL = ("You don't have permission to view this content. If you believe this is a "
+                    "mistake, please contact your administrator or try signing in with different "
+                    "credentials.")
+USER_NOT_FOUND = '"user" must be an existing uuid or username.'
+RESOURCE_NOT_FOUND = "Resource not found or you do not have access to this resource"
+INVALID_CHALLENGE = ('Bearer realm="coder", error="invalid_token", '
+                     'error_description="The access token is invalid"')
+EXPIRED_CHALLENGE = ('Bearer realm="coder", error="invalid_token", '
+                     'error_description="The access token has expired"')
+
+
+def expect_json(response: httpx.Response, status: int, body: object) -> None:
+    """A JSON answer as Go's encoder writes it: this status, this value, a trailing newline."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == JSON_TYPE
+    assert response.content.endswith(b"\n")
+    assert json.loads(response.content) == body
+
+
+def expect_error(response: httpx.Response, status: int, message: str,
+                 detail: str | None = None) -> None:
+    """A `codersdk.Response`: `detail` and `validations` are absent, not empty, when unset."""
+    body: dict[str, str] = {"message": message}
+    if detail is not None:
+        body["detail"] = detail
+    expect_json(response, status, body)
+
+
+def expect_empty(response: httpx.Response, status: int) -> None:
+    """204, 304 or 405: no body, and no Content-Type that would claim one."""
+    assert response.status_code == status, response.text
+    assert response.content == b""
+    assert "content-type" not in response.headers
