@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 REDOCLY := npx --yes @redocly/cli@2.77.0
 ARGS ?=
 
-.PHONY: install serve test lint spec-lint unit node clean
+.PHONY: install serve test lint spec-lint unit node clean bench
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ spec-lint: install node
 
 unit: install
 	$(PY) -m pytest $(ARGS)
+
+# The mock against Prism under wrk, on loopback (about 3 minutes); installs wrk with apt-get if
+# missing. Table on stdout, figures in bench/results/latest.json. Options: ARGS="--rounds 5".
+bench: install node
+	$(PY) -m bench.run $(ARGS)
 
 # Node.js and npm run the pinned npm tools (Redocly, Prism) through npx.
 node:
