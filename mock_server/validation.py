@@ -51,12 +51,37 @@ class GoJSONBodyValidator(JSONRequestBodyValidator):
             value = wire.decode_json(raw)
         except wire.GoJSONError as exc:
             raise errors.invalid_json(str(exc)) from None
-        return {} if value is None and self._schema.get("type") == "object" else value
+        if value is None and self._schema.get("type") == "object":
+            return {}
+        return _match_fields(value, self._schema)
 
     def _validate(self, body: Any) -> None:
         error = best_match(self._validator.iter_errors(body))
         if error is not None:
             raise errors.invalid_json(_unmarshal_error(error, self._schema))
+
+
+def _match_fields(value: Any, schema: dict[str, Any]) -> Any:
+    """Go gives a key to the field of that name, else to one equal under case folding."""
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or not properties:
+        return value
+    folded = {_fold(name): name for name in properties}
+    matched: dict[str, Any] = {}
+    for key, item in value.items():  # a later key for the same field overwrites, as in Go
+        name = key if key in properties else folded.get(_fold(key), key)
+        matched[name] = _match_fields(item, properties[name]) if name in properties else item
+    return matched
+
+
+def _fold(name: str) -> str:
+    """encoding/json's foldName: ASCII upper-cased, other runes ToUpper(ToLower(r))."""
+    out = []
+    for char in name:
+        lower = char.lower() if len(char.lower()) == 1 else char
+        upper = lower.upper()
+        out.append(upper if len(upper) == 1 else lower)
+    return "".join(out)
 
 
 def _unmarshal_error(error: ValidationError, root: dict[str, Any]) -> str:
