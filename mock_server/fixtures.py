@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,10 +82,17 @@ def load_seed(directory: Path) -> Seed:
                                                             strict=True)
                  for token in entry.get("tokens", []))
     templates = tuple(_template(entry) for entry in templates_doc["templates"])
-    _require_unique(directory / "users.yaml", "id", [str(u.id) for u in users])
-    _require_unique(directory / "users.yaml", "username", [u.username.lower() for u in users])
-    _require_unique(directory / "users.yaml", "token id", [k.id for k in keys])
-    _require_unique(directory / "templates.yaml", "id", [str(t.id) for t in templates])
+    token_places = [f"users/{i}/tokens/{j}" for i, entry in enumerate(users_doc["users"])
+                    for j in range(len(entry.get("tokens", [])))]
+    _require_unique(directory / "users.yaml", "id",
+                    [(f"users/{i}/id", str(u.id)) for i, u in enumerate(users)])
+    _require_unique(directory / "users.yaml", "username",
+                    [(f"users/{i}/username", u.username) for i, u in enumerate(users)],
+                    key=str.lower)
+    _require_unique(directory / "users.yaml", "token id",
+                    list(zip(token_places, [k.id for k in keys], strict=True)))
+    _require_unique(directory / "templates.yaml", "id",
+                    [(f"templates/{i}/id", str(t.id)) for i, t in enumerate(templates)])
     return Seed(users=users, keys=keys, templates=templates,
                 settings_json=_settings_json(state_doc),
                 preferences=_preferences(directory, state_doc, users, templates))
@@ -180,9 +187,12 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-def _require_unique(path: Path, what: str, values: list[str]) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise FixtureError(f"{path}: {what} {value!r} appears twice; each must be unique")
-        seen.add(value)
+def _require_unique(path: Path, what: str, entries: list[tuple[str, str]], *,
+                    key: Callable[[str], str] = str) -> None:
+    """Each (place, value) must differ from all before it (as compared by `key`)."""
+    seen: dict[str, str] = {}
+    for place, value in entries:
+        if key(value) in seen:
+            raise FixtureError(f"{path}: {place}: {what} {value!r} is already at "
+                               f"{seen[key(value)]}; each must be unique")
+        seen[key(value)] = place
