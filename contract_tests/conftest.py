@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.case import Case
 from schemathesis.hooks import HookContext
@@ -34,15 +34,6 @@ def contract_run(pytestconfig: pytest.Config) -> ContractRun:
 def target(contract_run: ContractRun) -> Target:
     """The server under test."""
     return contract_run.target
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _hypothesis_profile(contract_run: ContractRun) -> None:
-    """Property tests run as deep as the run asks, and write no example database to the cwd."""
-    settings.register_profile("coder-contract", max_examples=contract_run.max_examples,
-                              database=None, deadline=None,
-                              suppress_health_check=[HealthCheck.too_slow])
-    settings.load_profile("coder-contract")
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +83,10 @@ def anonymous(base_schema: BaseSchema) -> Api:
 def facts(base_schema: BaseSchema, owner: Api, target: Target) -> Facts:
     """Who the tokens are and which templates exist, learned from the server."""
     member = Api(base_schema, target.member_token) if target.member_token else None
-    return Facts.learn(owner, member)
+    try:
+        return Facts.learn(owner, member)
+    except (RuntimeError, OSError, requests.RequestException) as exc:
+        pytest.exit(f"cannot test {target.label}: {exc}", returncode=2)
 
 
 @pytest.fixture(scope="session", autouse=True)

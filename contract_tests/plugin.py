@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.case import Case
 from schemathesis.generation.modes import GenerationMode
@@ -36,10 +37,23 @@ class ContractPlugin:
 
     def __init__(self, run: ContractRun) -> None:
         self.run = run
+        self._previous_profile = "default"
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        """Make the run reachable from fixtures."""
+        """Make the run reachable from fixtures; set Hypothesis' depth before tests are collected.
+
+        Property tests run as deep as the run asks and write no example database anywhere.
+        """
         config.stash[RUN] = self.run
+        self._previous_profile = settings.get_current_profile_name()
+        settings.register_profile("coder-contract", max_examples=self.run.max_examples,
+                                  database=None, deadline=None,
+                                  suppress_health_check=[HealthCheck.too_slow])
+        settings.load_profile("coder-contract")
+
+    def pytest_unconfigure(self) -> None:
+        """Leave Hypothesis as it was, for whatever else runs in this process."""
+        settings.load_profile(self._previous_profile)
 
     def pytest_report_header(self) -> list[str]:
         """Say what is being tested, before anything runs."""

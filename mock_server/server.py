@@ -51,7 +51,7 @@ class MockServer:
         raise LookupError(f"the fixture set {self.config.fixtures} has no active {role} "
                           "with a token that does not expire")
 
-    def keys(self) -> tuple[ApiKey, ...]:
+    def api_keys(self) -> tuple[ApiKey, ...]:
         """Every key of the fixture set."""
         return self.store.seed.keys
 

@@ -1,0 +1,149 @@
+"""The contract suite passes correct servers, fails broken ones, and leaves servers as found."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract_tests import Target, run
+from mock_server.config import MockConfig
+from mock_server.server import MockServer
+from mock_server.store import Store
+from tests.mutants import MUTANTS, Mutant
+
+FAST: dict[str, Any] = {"max_examples": 10, "exitfirst": True, "quiet": True}
+OTHER_FIXTURES = Path(__file__).parent / "fixtures" / "other"
+VARIANTS = {
+    "default deployment": MockConfig(),
+    "webhook as default method": MockConfig(default_method="webhook"),
+    "newer Coder: 404 for unknown users": MockConfig(user_not_found_status=404),
+    "with the task templates": MockConfig(task_templates=True),
+    "other users, templates and state": MockConfig(fixtures=OTHER_FIXTURES),
+}
+
+
+def in_process(mock: MockServer, app: object | None = None) -> Target:
+    """The suite's view of a mock reached without a socket."""
+    return Target(app=app or mock.app, owner_token=mock.token(owner=True),
+                  member_token=mock.token(owner=False), send_test_notification=True,
+                  allow_new_preferences=True)
+
+
+def over_http(mock: MockServer, *, allow_new_preferences: bool = True) -> Target:
+    """The suite's view of a started mock, as of any deployment: a URL and two tokens."""
+    return Target(base_url=mock.url, owner_token=mock.token(owner=True),
+                  member_token=mock.token(owner=False),
+                  allow_new_preferences=allow_new_preferences)
+
+
+def state(store: Store) -> tuple[str, dict[str, dict[str, bool]]]:
+    """Settings and every user's preferences (values, not timestamps)."""
+    return store.settings_json(), {
+        user.username: {str(p.template_id): p.disabled for p in store.preferences(user.id)}
+        for user in store.users()}
+
+
+def test_the_intact_mock_passes_in_process() -> None:
+    assert run(in_process(MockServer()), **FAST) == 0
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_a_broken_mock_fails_the_suite(mutant: Mutant) -> None:
+    mock = MockServer()
+    app = mutant.build(mock)
+    assert run(in_process(mock, app), **FAST) != 0, f"the suite passed a mock with: {mutant.name}"
+
+
+@pytest.mark.parametrize("config", VARIANTS.values(), ids=VARIANTS.keys())
+def test_a_correct_server_passes_over_http(config: MockConfig) -> None:
+    with MockServer(config) as mock:
+        assert run(over_http(mock), **FAST) == 0
+
+
+def test_a_run_leaves_settings_and_preferences_exactly_as_found() -> None:
+    with MockServer(MockConfig(fixtures=OTHER_FIXTURES)) as mock:
+        before = state(mock.store)
+        assert run(over_http(mock, allow_new_preferences=False), max_examples=20,
+                   quiet=True) == 0
+        assert state(mock.store) == before
+
+
+def test_preferences_a_run_had_to_create_are_left_at_their_default() -> None:
+    with MockServer() as mock:
+        assert state(mock.store)[1]["admin"] == {}
+        assert run(over_http(mock), **FAST) == 0
+        templates = {str(t.id): t for t in mock.store.seed.templates}
+        settings, preferences = state(mock.store)
+        assert settings in ("", '{"notifier_paused":false}')
+        assert preferences["admin"], "the run was expected to store preferences"
+        for user in ("admin", "member"):
+            for template_id, disabled in preferences[user].items():
+                assert disabled is not templates[template_id].enabled_by_default
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
+        **kwargs: Any) -> subprocess.Popen[str]:
+    """The suite's command line, as CI runs it."""
+    return subprocess.Popen([sys.executable, "-m", "contract_tests", *args], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})}, **kwargs)
+
+
+def test_the_command_line_writes_junit_and_nothing_else(tmp_path: Path) -> None:
+    with MockServer() as mock:
+        process = cli("--max-examples", "5", "--junit-xml", "report.xml", "-q", cwd=tmp_path,
+                      env={"CODER_URL": mock.url, "CODER_SESSION_TOKEN": mock.token(owner=True),
+                           "CODER_MEMBER_SESSION_TOKEN": mock.token(owner=False)})
+        output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    assert "requests sent:" in output
+    cases = ET.parse(tmp_path / "report.xml").getroot().iter("testcase")
+    assert len(list(cases)) > 50
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xml"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--base-url", "http://127.0.0.1:9"], "needs an owner's token"),
+    (["--base-url", "ftp://x", "--token", "AdminToken-adminSecretValue000000"], "not an http"),
+    (["--base-url", "http://127.0.0.1:9", "--token", "short"], "not a Coder session token"),
+])
+def test_the_command_line_explains_bad_options(tmp_path: Path, args: list[str],
+                                                message: str) -> None:
+    process = cli(*args, cwd=tmp_path, env={"CODER_URL": "", "CODER_SESSION_TOKEN": ""})
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert message in output
+
+
+def test_a_member_token_of_an_owner_is_refused_with_a_hint(tmp_path: Path) -> None:
+    with MockServer() as mock:
+        owner = mock.token(owner=True)
+        process = cli("--base-url", mock.url, "--token", owner, "--member-token", owner, "-q",
+                      cwd=tmp_path)
+        output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "who is an owner; role checks need a plain member's token" in output
+
+
+def test_an_interrupted_run_still_puts_the_state_back(tmp_path: Path) -> None:
+    with MockServer(MockConfig(fixtures=OTHER_FIXTURES)) as mock:
+        before = state(mock.store)
+        process = cli("--base-url", mock.url, "--token", mock.token(owner=True),
+                      "--member-token", mock.token(owner=False), "--max-examples", "200",
+                      cwd=tmp_path, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while state(mock.store) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert state(mock.store) != before, "the run never changed anything to put back"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode != 0, output
+        assert state(mock.store) == before, output
