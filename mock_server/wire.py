@@ -25,6 +25,7 @@ _KEPT_DEPTH = 32  # deeper containers are checked but not kept: no request struc
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _DIGITS = re.compile(r"[0-9]+")
+_MAX_INT_DIGITS = 4000  # int() refuses more than 4300 digits; a longer literal is read as a float
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
@@ -162,7 +163,9 @@ class _Scanner:
                     raise self.fail(context, end)
                 end = digits.end()
         token, self.pos = self.text[start:end], end
-        return int(token) if end == integer.end() and len(token) < 19 else float(token)
+        if end == integer.end() and len(token) <= _MAX_INT_DIGITS:
+            return int(token)
+        return float(token)
 
     def string(self) -> str:
         """A string; invalid UTF-8 and lone surrogate escapes become U+FFFD, as in Go."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server import wire
 
@@ -169,6 +172,42 @@ def test_decode_json_fails_with_go_text(raw: bytes, error: str) -> None:
     with pytest.raises(wire.GoJSONError) as caught:
         wire.decode_json(raw)
     assert str(caught.value) == error
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**62), 2**62)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(st.characters(codec="utf-8")),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=5), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, indent=st.sampled_from([None, 1]))
+def test_decode_json_reads_what_any_encoder_writes(value: object, indent: int | None) -> None:
+    assert wire.decode_json(json.dumps(value, indent=indent).encode()) == value
+    assert wire.decode_json(wire.encode_json(value)) == value
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.binary(max_size=40))
+def test_decode_json_fails_only_as_go_does(raw: bytes) -> None:
+    try:
+        wire.decode_json(raw)
+    except wire.GoJSONError as exc:
+        error = str(exc)
+        assert error in ("EOF", "unexpected EOF") or error.startswith("invalid character ")
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet='{}[],:"\\ tfnrule0123456789.-+Eaxy\t\n', max_size=30))
+def test_decode_json_agrees_with_a_strict_parser(text: str) -> None:
+    """Where CPython's parser reads a whole document, the first value is the same value."""
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        return
+    assert wire.decode_json(text.encode()) == expected
 
 
 # quote and quote_char ----------------------------------------------------------------------
