@@ -126,7 +126,11 @@ def resolve_user(store: Store, caller: Caller, raw: str, *, not_found_status: in
 
 
 class AuthMiddleware:
-    """Authenticate Coder's route groups and resolve `{user}` before routing, like chi does."""
+    """Authenticate Coder's route groups and resolve `{user}` before routing, like chi does.
+
+    chi neither strips nor redirects a trailing slash (Starlette would answer 307): it is
+    another, unknown path, except `/users/{user}/`, which is the user's own `/` route.
+    """
 
     def __init__(self, app: ASGIApp, *, store: Store, user_not_found_status: int,
                  clock: Clock = utc_now) -> None:
@@ -147,6 +151,11 @@ class AuthMiddleware:
         if match:
             context["subject"] = resolve_user(self.store, caller, match.group(1),
                                               not_found_status=self.user_not_found_status)
+        if path.endswith("/") and not (match and match.end() == len(path)):
+            raise errors.route_not_found()
+        if path.endswith("/"):
+            raw_path = scope.get("raw_path")
+            scope = {**scope, "path": path[:-1], "raw_path": raw_path and raw_path[:-1]}
         extensions = scope.setdefault("extensions", {})
         extensions.setdefault("connexion_context", {}).update(context)
         await self.app(scope, receive, send)

@@ -189,6 +189,7 @@ GROUP_MISSES = [
     pytest.param("GET", "/api/v2/notifications", 404, id="the-group-itself"),
     pytest.param("GET", "/api/v2/notifications/nope", 404, id="unknown-under-notifications"),
     pytest.param("GET", "/api/v2/notifications/settings/extra", 404, id="too-deep"),
+    pytest.param("GET", "/api/v2/notifications/settings/", 404, id="trailing-slash"),
     pytest.param("GET", "/api/v2/users/me/nope", 404, id="unknown-under-users"),
     pytest.param("DELETE", "/api/v2/notifications/settings", 405, id="delete-settings"),
     pytest.param("GET", "/api/v2/notifications/test", 405, id="get-test"),

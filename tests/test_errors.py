@@ -153,11 +153,26 @@ async def test_a_huge_broken_body_is_400(client: httpx.AsyncClient) -> None:
     "/api/v2/notifications/☃",
     "/api/v2/notifications/a%2Fb",
     "/api/v2/notifications/%ff",
+    "/api/v2/notifications/",
+    "/api/v2/notifications/settings/",
+    "/api/v2/notifications/templates/system/",
+    "/api/v2/users/me/notifications/preferences/",
+    "/api/v2/users/me//",
 ])
 async def test_unknown_routes_are_route_not_found(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path, headers=auth(OWNER))
     expect_error(response, 404, "Route not found.")
     assert response.content == b'{"message":"Route not found."}\n'
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+async def test_a_trailing_slash_is_not_redirected(client: httpx.AsyncClient, mock: MockServer,
+                                                  method: str) -> None:
+    """chi has no slash redirect: Starlette's 307 would make clients re-send the PUT."""
+    response = await client.request(method, SETTINGS + "/", headers=auth(OWNER),
+                                    content=b'{"notifier_paused":true}')
+    expect_error(response, 404, "Route not found.")
+    assert mock.store.settings_json() == ""
 
 
 @pytest.mark.parametrize(("method", "path", "allow"), [

@@ -27,8 +27,11 @@ MEMBER_USER = {
 }
 
 
-async def test_me_is_the_token_owner_as_codersdk_user(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/v2/users/me", headers=auth(OWNER))
+@pytest.mark.parametrize("path", ["/api/v2/users/me", "/api/v2/users/me/"],
+                         ids=["plain", "trailing-slash-is-the-user-root"])
+async def test_me_is_the_token_owner_as_codersdk_user(client: httpx.AsyncClient,
+                                                      path: str) -> None:
+    response = await client.get(path, headers=auth(OWNER))
     expect_json(response, 200, ADMIN)
     assert list(response.json()) == list(ADMIN)  # Go's struct field order
 
