@@ -20,46 +20,84 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import compile_path
 
 from mock_server import errors
-from mock_server.auth import AuthMiddleware
-from mock_server.config import SPEC_PATH, MockConfig
+from mock_server.auth import AuthMiddleware, ControlTokenMiddleware
+from mock_server.config import CONTROL_SPEC_PATH, LOCAL_ORIGINS, SPEC_PATH, MockConfig
+from mock_server.faults import FaultBook, FaultMiddleware, parse_fault
 from mock_server.fixtures import load_seed, read_yaml
 from mock_server.handlers import users
+from mock_server.handlers.control import ControlHandlers
 from mock_server.handlers.notifications import NotificationHandlers
 from mock_server.handlers.preferences import PreferenceHandlers
+from mock_server.journal import Journal, JournalMiddleware
+from mock_server.limits import BodyLimitMiddleware
+from mock_server.persistence import StateFile
 from mock_server.store import Store
 from mock_server.validation import GoJSONBodyValidator, ReadBodyAsJSON
 
 BASE_PATH = "/api/v2"
+CONTROL_PATH = "/__mock"
+CORS_HEADERS = ["Coder-Session-Token", "Content-Type", "Authorization", "Prefer",
+                "X-Coder-Bypass-Ratelimit", "Mock-Control-Token"]
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
-def create_app(config: MockConfig, *, store: Store | None = None) -> AsyncApp:
-    """Build a mock deployment: its store (or the one given), handlers and middleware."""
+def create_app(config: MockConfig, *, store: Store | None = None, journal: Journal | None = None,
+               faults: FaultBook | None = None) -> AsyncApp:
+    """Build a mock deployment around its state (given, or made from the configuration)."""
     store = store or build_store(config)
+    journal = journal or Journal(config.journal_size)
+    faults = faults or build_faults(config)
     spec = read_yaml(SPEC_PATH)
-    app = AsyncApp(__name__, middlewares=_middlewares(config, store))
+    specs = {BASE_PATH: spec}
+    handlers = _operations(store, config)
+    missing = sorted(set(_operation_ids(spec)) - set(handlers))
+    if missing:
+        raise ValueError(f"{SPEC_PATH.name} has operations the mock does not implement: "
+                         f"{', '.join(missing)}")
+    app = AsyncApp(__name__, middlewares=_middlewares(config, store, journal, faults))
     app.add_api(
         spec,
         base_path=BASE_PATH,
-        resolver=Resolver(function_resolver=_operations(store, config).__getitem__),
+        resolver=Resolver(function_resolver=handlers.__getitem__),
         validator_map={"body": MediaTypeDict({"*/*json": GoJSONBodyValidator})},
         validate_responses=config.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
+    if config.control:
+        control = ControlHandlers(store, journal, faults, fixtures=config.fixtures,
+                                  operation_ids=_operation_ids(spec))
+        specs[CONTROL_PATH] = read_yaml(CONTROL_SPEC_PATH)
+        app.add_api(specs[CONTROL_PATH], base_path=CONTROL_PATH,
+                    resolver=Resolver(function_resolver=_control_operations(control).__getitem__),
+                    swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"))
     app.add_error_handler(errors.CoderError, errors.handle_coder_error)
     app.add_error_handler(ProblemException, errors.handle_problem)
-    app.add_error_handler(HTTPException, errors.http_exception_handler(_allowed_methods(spec)))
+    app.add_error_handler(HTTPException, errors.http_exception_handler(_allowed_methods(specs)))
     app.add_error_handler(Exception, errors.handle_unexpected)
     return app
 
 
 def build_store(config: MockConfig) -> Store:
-    """The state a configuration starts from; raises FixtureError for a broken fixture set."""
-    return Store(load_seed(config.fixtures),
-                 template_filter=lambda t: config.task_templates or t.feature != "tasks")
+    """The state a configuration starts from: its fixture set, or the saved state file."""
+    store = Store(load_seed(config.fixtures),
+                  template_filter=lambda t: config.task_templates or t.feature != "tasks")
+    if config.state_file is not None:
+        StateFile(config.state_file).attach(store)
+    return store
+
+
+def build_faults(config: MockConfig) -> FaultBook:
+    """The faults active from the start: `--fault` ones, and `--latency` on every call."""
+    book = FaultBook()
+    for spec in config.faults:
+        book.add(parse_fault(spec))
+    if config.latency:
+        book.add(parse_fault(f"*=latency={config.latency}"))
+    return book
 
 
 def _operations(store: Store, config: MockConfig) -> dict[str, Callable[..., Any]]:
@@ -78,32 +116,66 @@ def _operations(store: Store, config: MockConfig) -> dict[str, Callable[..., Any
     }
 
 
-def _middlewares(config: MockConfig, store: Store) -> list[Any]:
-    """Connexion's stack, with Coder's auth in place of its security middleware."""
+def _control_operations(control: ControlHandlers) -> dict[str, Callable[..., Any]]:
+    """operationId → handler for control.yaml."""
+    return {
+        "mock-health": control.health, "mock-reset": control.reset,
+        "mock-get-fixtures": control.fixtures, "mock-load-fixtures": control.load_fixtures,
+        "mock-get-state": control.state, "mock-put-state": control.put_state,
+        "mock-get-outbox": control.outbox, "mock-clear-outbox": control.clear_outbox,
+        "mock-get-journal": control.journal_entries, "mock-clear-journal": control.clear_journal,
+        "mock-get-faults": control.faults, "mock-add-fault": control.add_fault,
+        "mock-clear-faults": control.clear_faults, "mock-remove-fault": control.remove_fault,
+    }
+
+
+def _middlewares(config: MockConfig, store: Store, journal: Journal,
+                 faults: FaultBook) -> list[Any]:
+    """Connexion's stack with the mock's layers, outermost first.
+
+    The journal sees every final status; CORS headers reach error answers too; Coder's auth
+    replaces connexion's security and runs before routing, as chi's route groups do; faults hit
+    routed calls after auth and before validation.
+    """
     stack: list[Any] = [
         partial(ServerErrorMiddleware, handler=errors.handle_unexpected),
+        partial(JournalMiddleware, journal=journal),
+        partial(CORSMiddleware, allow_origins=list(config.cors_origins),
+                allow_origin_regex=None if config.cors_origins else LOCAL_ORIGINS,
+                allow_credentials=True, allow_methods=["GET", "PUT", "POST", "DELETE"],
+                allow_headers=CORS_HEADERS, expose_headers=["WWW-Authenticate"], max_age=600),
         ExceptionMiddleware,
+        partial(BodyLimitMiddleware, limit=config.max_body_bytes),
         SwaggerUIMiddleware,
         ReadBodyAsJSON,
         partial(AuthMiddleware, store=store, user_not_found_status=config.user_not_found_status),
         RoutingMiddleware,
+        partial(FaultMiddleware, book=faults, prefix=BASE_PATH),
         RequestValidationMiddleware,
         LifespanMiddleware,
         ContextMiddleware,
     ]
+    if config.control_token:
+        stack.insert(stack.index(SwaggerUIMiddleware),
+                     partial(ControlTokenMiddleware, prefix=CONTROL_PATH,
+                             token=config.control_token))
     if config.validate_responses:
         stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
     return stack
 
 
-def _allowed_methods(spec: dict[str, Any]) -> Callable[[str], list[str]]:
-    """For a 405: every method the spec serves on the requested path, as chi lists them."""
-    routes = [(compile_path(BASE_PATH + path)[0], sorted(m.upper() for m in item
-                                                          if m in _HTTP_METHODS))
-              for path, item in spec["paths"].items()]
+def _operation_ids(spec: dict[str, Any]) -> list[str]:
+    return [operation["operationId"] for item in spec["paths"].values()
+            for method, operation in item.items() if method in _HTTP_METHODS]
+
+
+def _allowed_methods(specs: dict[str, dict[str, Any]]) -> Callable[[str], list[str]]:
+    """For a 405: every method the specs serve on the requested path, as chi lists them."""
+    routes = [(compile_path(base + path)[0], sorted(m.upper() for m in item
+                                                     if m in _HTTP_METHODS))
+              for base, spec in specs.items() for path, item in spec["paths"].items()]
 
     def allowed(path: str) -> list[str]:
         return next((methods for pattern, methods in routes if pattern.match(path)), [])
 
     return allowed
-

@@ -159,3 +159,24 @@ class AuthMiddleware:
         extensions = scope.setdefault("extensions", {})
         extensions.setdefault("connexion_context", {}).update(context)
         await self.app(scope, receive, send)
+
+
+class ControlTokenMiddleware:
+    """With `--control-token`, the control API answers only calls that carry the token."""
+
+    HEADER = b"mock-control-token"
+
+    def __init__(self, app: ASGIApp, *, prefix: str, token: str) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] != "OPTIONS"
+                and scope["path"].startswith(self.prefix)):
+            given = next((v for k, v in scope["headers"] if k.lower() == self.HEADER), b"")
+            if not hmac.compare_digest(given, self.token):
+                raise errors.CoderError(401, "The control API needs its token.",
+                                        detail="Send the --control-token value in the "
+                                               "Mock-Control-Token header.")
+        await self.app(scope, receive, send)

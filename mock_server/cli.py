@@ -10,11 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
-from mock_server.app import BASE_PATH, build_store, create_app
-from mock_server.config import DEFAULT_FIXTURES, DISPATCH_METHODS, MockConfig
-from mock_server.fixtures import FixtureError
+from mock_server.app import BASE_PATH, CONTROL_PATH, build_faults, build_store, create_app
+from mock_server.config import DEFAULT_FIXTURES, DISPATCH_METHODS, SPEC_PATH, MockConfig
+from mock_server.faults import FaultError
+from mock_server.fixtures import FixtureError, load_seed
+from mock_server.journal import Journal
 from mock_server.models import Seed
+from mock_server.persistence import StateFileError
+from mock_server.reload import ReloadingApp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,23 +27,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mock_server",
         description="A local mock of Coder's notifications API (/api/v2).")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1; 0.0.0.0 shares the mock)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES,
-                        help="fixture set directory: users.yaml, templates.yaml, state.yaml")
-    parser.add_argument("--log-level", default="info",
-                        choices=["critical", "error", "warning", "info", "debug"])
-    parser.add_argument("--no-access-log", dest="access_log", action="store_false",
-                        help="do not log every request")
-    parser.add_argument("--default-method", default="smtp", choices=DISPATCH_METHODS,
-                        help="the default dispatch method (CODER_NOTIFICATIONS_METHOD)")
-    parser.add_argument("--user-not-found", type=int, default=400, choices=[400, 404],
-                        help="status for an unknown {user}: 400 (Coder to 2025) or 404 (newer)")
-    parser.add_argument("--task-templates", action="store_true",
-                        help="also serve the six Task Events templates (Coder versions with Tasks)")
-    parser.add_argument("--validate-responses", action="store_true",
-                        help="check every response against openapi.yaml (a self-test; slower)")
+    add = parser.add_argument
+    add("--host", default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; 0.0.0.0 shares the mock)")
+    add("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
+    add("--fixtures", type=Path, default=DEFAULT_FIXTURES,
+        help="fixture set directory: users.yaml, templates.yaml, state.yaml")
+    add("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    add("--no-access-log", dest="access_log", action="store_false",
+        help="do not log every request")
+    add("--default-method", default="smtp", choices=DISPATCH_METHODS,
+        help="the default dispatch method (CODER_NOTIFICATIONS_METHOD)")
+    add("--user-not-found", type=int, default=400, choices=[400, 404],
+        help="status for an unknown {user}: 400 (Coder to 2025) or 404 (newer)")
+    add("--task-templates", action="store_true",
+        help="also serve the six Task Events templates (Coder versions with Tasks)")
+    add("--validate-responses", action="store_true",
+        help="check every response against openapi.yaml (a self-test; slower)")
+    add("--cors-origin", action="append", default=[], metavar="ORIGIN",
+        help="allow this browser origin (repeatable; default: any localhost port)")
+    add("--fault", action="append", default=[], metavar="SPEC",
+        help="inject a fault: OPERATION[@USER]=STATUS|drop[,times=N][,percent=P][,latency=MS]")
+    add("--latency", metavar="MS", help="delay every call: 250, or a range like 100-400")
+    add("--journal-size", type=int, default=1000, help="calls kept in the journal")
+    add("--state-file", type=Path, help="keep the state in this JSON file across restarts")
+    add("--no-control", dest="control", action="store_false",
+        help=f"serve no control API under {CONTROL_PATH}")
+    add("--control-token", help="require this Mock-Control-Token header on the control API")
+    add("--max-body-bytes", type=int, default=1024 * 1024,
+        help="answer 413 to larger request bodies (default 1 MiB)")
+    add("--reload", action="store_true",
+        help="rebuild when openapi.yaml or the fixtures change; a broken edit is reported")
     return parser
 
 
@@ -47,14 +66,21 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     return MockConfig(fixtures=args.fixtures, default_method=args.default_method,
                       user_not_found_status=args.user_not_found,
                       task_templates=args.task_templates,
-                      validate_responses=args.validate_responses)
+                      validate_responses=args.validate_responses,
+                      cors_origins=tuple(args.cors_origin), faults=tuple(args.fault),
+                      latency=args.latency, journal_size=args.journal_size,
+                      state_file=args.state_file, control=args.control,
+                      control_token=args.control_token, max_body_bytes=args.max_body_bytes)
 
 
 def banner(url: str, config: MockConfig, seed: Seed) -> str:
     """What a developer needs at start: where it listens and which tokens sign in whom."""
     users = {user.id: user for user in seed.users}
     lines = [f"Coder notifications mock: {url}{BASE_PATH}  (Swagger UI: {url}{BASE_PATH}/docs/)",
-             f"Fixtures: {config.fixtures.resolve()}", "Sign in with Coder-Session-Token:"]
+             f"Fixtures: {config.fixtures.resolve()}"]
+    if config.control:
+        lines.append(f"Control API: {url}{CONTROL_PATH}  (reset, faults, journal, outbox)")
+    lines.append("Sign in with Coder-Session-Token:")
     for key in seed.keys:
         user = users[key.user_id]
         role = "owner" if user.is_owner else "member"
@@ -64,28 +90,54 @@ def banner(url: str, config: MockConfig, seed: Seed) -> str:
     return "\n".join(lines)
 
 
+def build(config: MockConfig, *, reload: bool) -> tuple[ASGIApp, Seed]:
+    """The app to serve (reloading or not) and the seed it starts from."""
+    journal, faults = Journal(config.journal_size), build_faults(config)
+    store = build_store(config)
+    app = create_app(config, store=store, journal=journal, faults=faults)
+    if not reload:
+        return app, store.seed
+
+    fixtures = config.fixtures.resolve()
+
+    def rebuild(changed: Sequence[Path]) -> ASGIApp:
+        """A new app on the same state; new fixtures replace the state once all of it loads."""
+        seed = load_seed(config.fixtures) if any(fixtures in p.parents for p in changed) else None
+        rebuilt = create_app(config, store=store, journal=journal, faults=faults)
+        if seed is not None:
+            store.reset(seed)
+        return rebuilt
+
+    return ReloadingApp(app, rebuild, [SPEC_PATH, config.fixtures]), store.seed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the mock until interrupted."""
     args = build_parser().parse_args(argv)
     try:
         config = config_from(args)
-        store = build_store(config)
-    except (FixtureError, ValueError) as exc:
+        app, seed = build(config, reload=args.reload)
+    except (FixtureError, StateFileError, FaultError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app = create_app(config, store=store)
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
-    print(banner(f"http://{_url_host(host)}:{port}", config, store.seed), flush=True)
+    print(banner(f"http://{_url_host(host)}:{port}", config, seed), flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level,
                                            access_log=args.access_log, lifespan="on"))
     logging.getLogger("connexion").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").addFilter(_quiet_deliberate_drops)
     server.run(sockets=[sock])
     return 0
+
+
+def _quiet_deliberate_drops(record: logging.LogRecord) -> bool:
+    """A `drop` fault ends a response unfinished on purpose; uvicorn need not call it an error."""
+    return record.getMessage() != "ASGI callable returned without completing response."
 
 
 def _url_host(host: str) -> str:

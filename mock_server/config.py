@@ -11,14 +11,16 @@ from typing import Literal
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SPEC_PATH = PACKAGE_DIR / "openapi.yaml"
+CONTROL_SPEC_PATH = PACKAGE_DIR / "control.yaml"
 DEFAULT_FIXTURES = PACKAGE_DIR / "default_fixtures"
 DISPATCH_METHODS = ("smtp", "webhook")
 ENV_VAR = "CODER_MOCK_CONFIG"
+LOCAL_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"
 
 
 @dataclass(frozen=True, kw_only=True)
 class MockConfig:
-    """What a mock deployment is: its seed data and the Coder version quirks it reproduces."""
+    """What a mock deployment is: its seed data, the Coder quirks it reproduces, its controls."""
 
     fixtures: Path = DEFAULT_FIXTURES
     default_method: str = "smtp"
@@ -26,6 +28,13 @@ class MockConfig:
     task_templates: bool = False
     validate_responses: bool = False
     max_body_bytes: int = 1024 * 1024
+    cors_origins: tuple[str, ...] = ()  # empty: any localhost / 127.0.0.1 origin, any port
+    faults: tuple[str, ...] = ()  # in the --fault form, active from the start
+    latency: str | None = None  # "250" or "100-400" ms on every call
+    journal_size: int = 1000
+    state_file: Path | None = None
+    control: bool = True
+    control_token: str | None = None
 
     def __post_init__(self) -> None:
         if self.default_method not in DISPATCH_METHODS:
@@ -36,13 +45,17 @@ class MockConfig:
                              "400 (Coder up to 2025) or 404 (newer)")
         if self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes {self.max_body_bytes!r} must be positive")
+        if self.journal_size < 1:
+            raise ValueError(f"journal_size {self.journal_size!r} must be at least 1")
         object.__setattr__(self, "fixtures", Path(self.fixtures))
+        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        object.__setattr__(self, "faults", tuple(self.faults))
+        if self.state_file is not None:
+            object.__setattr__(self, "state_file", Path(self.state_file))
 
     def to_env(self) -> str:
         """Serialise for a child process (uvicorn's factory mode); the inverse of `from_env`."""
-        values = dataclasses.asdict(self)
-        values["fixtures"] = str(self.fixtures)
-        return json.dumps(values)
+        return json.dumps(dataclasses.asdict(self), default=str)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> MockConfig:

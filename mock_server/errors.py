@@ -86,9 +86,10 @@ def route_not_found() -> CoderError:
 
 
 def payload_too_large(limit: int) -> CoderError:
-    """413 for a body over the configured limit; Coder's HTTP server would cut it off too."""
+    """413 for a body over the limit; the connection closes so the rest is never read."""
     return CoderError(413, "Request body too large.",
-                      detail=f"The body exceeds the limit of {limit} bytes.")
+                      detail=f"The body exceeds the limit of {limit} bytes (--max-body-bytes).",
+                      headers={"Connection": "close"})
 
 
 def internal(detail: str) -> CoderError:

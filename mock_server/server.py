@@ -10,19 +10,24 @@ from types import TracebackType
 import uvicorn
 from connexion import AsyncApp
 
-from mock_server.app import BASE_PATH, build_store, create_app
+from mock_server.app import BASE_PATH, build_faults, build_store, create_app
 from mock_server.config import MockConfig
+from mock_server.faults import FaultBook
+from mock_server.journal import Journal
 from mock_server.models import ApiKey
 from mock_server.store import Store
 
 
 class MockServer:
-    """The mock as an object: its ASGI app and store always, a socket on port 0 once started."""
+    """The mock as an object: its app, store, journal and faults; a port-0 socket once started."""
 
     def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1") -> None:
         self.config = config or MockConfig()
         self.store: Store = build_store(self.config)
-        self.app: AsyncApp = create_app(self.config, store=self.store)
+        self.journal = Journal(self.config.journal_size)
+        self.faults: FaultBook = build_faults(self.config)
+        self.app: AsyncApp = create_app(self.config, store=self.store, journal=self.journal,
+                                        faults=self.faults)
         self.host = host
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -142,6 +142,12 @@ class Store:
         with self._lock:
             return list(self._outbox)
 
+    def clear_outbox(self) -> None:
+        """Forget every enqueued notification."""
+        with self._lock:
+            self._outbox = []
+        self._changed()
+
     # Whole state -----------------------------------------------------------------------------
 
     def reset(self, seed: Seed | None = None) -> None:

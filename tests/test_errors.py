@@ -121,8 +121,8 @@ async def test_any_content_type_is_read_as_json(client: httpx.AsyncClient,
                  id="invalid-utf8"),
     pytest.param(b'{"unknown":{"deep":' + b"[" * 9990 + b"]" * 9990 + b'},"notifier_paused":true}',
                  '{"notifier_paused":true}', id="deep-unknown-field"),
-    pytest.param(b'{"junk":"' + b"x" * 3_000_000 + b'","notifier_paused":true}',
-                 '{"notifier_paused":true}', id="3MB-unknown-field"),
+    pytest.param(b'{"junk":"' + b"x" * 1_000_000 + b'","notifier_paused":true}',
+                 '{"notifier_paused":true}', id="1MB-unknown-field"),
     pytest.param(b'{"junk":1' + b"0" * 5000 + b',"notifier_paused":true}',
                  '{"notifier_paused":true}', id="5001-digit-unknown-field"),
     pytest.param(b'{"junk":"\\ud800\xff","notifier_paused":true}', '{"notifier_paused":true}',
@@ -135,10 +135,17 @@ async def test_the_first_json_value_counts_like_go_decoder(
     assert mock.store.settings_json() == stored
 
 
-async def test_a_huge_broken_body_is_400(client: httpx.AsyncClient) -> None:
-    body = b'{"notifier_paused":"' + b"x" * 3_000_000
+async def test_a_large_broken_body_is_400(client: httpx.AsyncClient) -> None:
+    body = b'{"notifier_paused":"' + b"x" * 1_000_000
     response = await client.put(SETTINGS, content=body, headers=auth(OWNER))
     expect_error(response, 400, INVALID_JSON, "unexpected EOF")
+
+
+async def test_a_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
+    body = b'{"notifier_paused":"' + b"x" * 3_000_000
+    response = await client.put(SETTINGS, content=body, headers=auth(OWNER))
+    expect_error(response, 413, "Request body too large.",
+                 "The body exceeds the limit of 1048576 bytes (--max-body-bytes).")
 
 
 @pytest.mark.parametrize("path", [

@@ -1,0 +1,260 @@
+"""Injected faults: an error status, latency or a dropped connection, for chosen calls.
+
+A fault targets an operation (by operationId, or every one) and optionally one caller, and fires
+on the next N calls or on a percentage of them. Faults come from the control API, the command
+line (`--fault`, `--latency`) or, for one call, a `Prefer: status=503` request header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from http import HTTPStatus
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server import errors
+from mock_server.auth import Caller
+
+logger = logging.getLogger(__name__)
+_PREFER_STATUS = re.compile(r"(?:^|[;,\s])(?:status|code)\s*=\s*(\d{3})\b")
+_PREFER_LATENCY = re.compile(r"(?:^|[;,\s])latency\s*=\s*(\d+)(?:\s*-\s*(\d+))?\b")
+_PREFER_DROP = re.compile(r"(?:^|[;,\s])drop\b")
+_SPEC = re.compile(r"^(?P<operation>[\w*-]+)(?:@(?P<user>[^=]+))?=(?P<rest>.+)$")
+
+
+class FaultError(ValueError):
+    """A fault that cannot be injected; the message says which part is wrong and what is valid."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fault:
+    """What to do to matching calls."""
+
+    operation_id: str = "*"
+    user: str | None = None
+    status: int | None = None
+    body: Mapping[str, Any] | None = None
+    latency_ms: tuple[int, int] | None = None
+    drop: bool = False
+    times: int | None = None
+    percent: float = 100.0
+    id: int = 0
+
+    def __post_init__(self) -> None:
+        if self.status is not None and not 400 <= self.status <= 599:
+            raise FaultError(f"status {self.status} must be an error status, 400 to 599")
+        if self.status is None and self.latency_ms is None and not self.drop:
+            raise FaultError("a fault needs a status, a latency or drop")
+        if self.latency_ms is not None and not 0 <= self.latency_ms[0] <= self.latency_ms[1]:
+            raise FaultError(f"latency {self.latency_ms} must be 0 <= min <= max milliseconds")
+        if self.times is not None and self.times < 1:
+            raise FaultError(f"times {self.times} must be at least 1")
+        if not 0 < self.percent <= 100:
+            raise FaultError(f"percent {self.percent} must be above 0 and at most 100")
+
+    def matches(self, operation_id: str | None, caller: Caller | None) -> bool:
+        """Whether this fault targets a call of `operation_id` by `caller`."""
+        if self.operation_id not in ("*", operation_id):
+            return False
+        if self.user is None:
+            return True
+        return caller is not None and self.user.lower() in (caller.user.username.lower(),
+                                                            str(caller.user.id))
+
+    def describe(self) -> str:
+        """How the journal and the log name this fault: its source and what it does."""
+        effects = [f"status {self.status}"] if self.status else []
+        if self.latency_ms:
+            low, high = self.latency_ms
+            effects.append(f"latency {low}-{high} ms" if low != high else f"latency {low} ms")
+        if self.drop:
+            effects.append("drop")
+        source = f"fault {self.id}" if self.id else "Prefer header"
+        return f"{source}: {', '.join(effects)}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The fault as the control API shows it."""
+        data = asdict(self)
+        data["latency_ms"] = list(self.latency_ms) if self.latency_ms else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fault:
+        """A fault from the control API's JSON (already checked against control.yaml)."""
+        latency = data.get("latency_ms")
+        if isinstance(latency, int):
+            latency = (latency, latency)
+        return cls(operation_id=data.get("operation_id", "*"), user=data.get("user"),
+                   status=data.get("status"), body=data.get("body"),
+                   latency_ms=tuple(latency) if latency else None, drop=data.get("drop", False),
+                   times=data.get("times"), percent=data.get("percent", 100.0))
+
+
+def parse_fault(spec: str) -> Fault:
+    """`OPERATION[@USER]=STATUS|drop[,times=N][,percent=P][,latency=MS|MIN-MAX]` (the CLI form)."""
+    match = _SPEC.match(spec.strip())
+    if match is None:
+        raise FaultError(f"fault {spec!r}: expected OPERATION[@USER]=STATUS|drop[,times=N]"
+                         "[,percent=P][,latency=MS|MIN-MAX], e.g. get-notifications-settings=503")
+    values: dict[str, Any] = {"operation_id": match["operation"], "user": match["user"]}
+    for part in match["rest"].split(","):
+        key, _, value = part.strip().partition("=")
+        try:
+            if key.isdigit() and not value:
+                values["status"] = int(key)
+            elif key == "drop" and not value:
+                values["drop"] = True
+            elif key == "times":
+                values["times"] = int(value)
+            elif key == "percent":
+                values["percent"] = float(value.rstrip("%"))
+            elif key == "latency":
+                values["latency_ms"] = parse_latency(value)
+            else:
+                raise FaultError(f"fault {spec!r}: unknown part {part!r}; use a status, drop, "
+                                 "times=N, percent=P or latency=MS")
+        except ValueError as exc:
+            if isinstance(exc, FaultError):
+                raise
+            raise FaultError(f"fault {spec!r}: {part!r} is not a number") from None
+    return Fault(**values)
+
+
+def parse_latency(text: str) -> tuple[int, int]:
+    """`250` or `100-400` milliseconds."""
+    low, _, high = text.strip().partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError:
+        raise FaultError(f"latency {text!r}: expected milliseconds, MS or MIN-MAX") from None
+
+
+def parse_prefer(header: str) -> Fault | None:
+    """A one-call fault from a `Prefer` header (`status=503`, `latency=300`, `drop`), if any."""
+    status = _PREFER_STATUS.search(header)
+    latency = _PREFER_LATENCY.search(header)
+    drop = _PREFER_DROP.search(header) is not None
+    if not (status or latency or drop):
+        return None
+    return Fault(status=int(status[1]) if status else None, drop=drop,
+                 latency_ms=(int(latency[1]), int(latency[2] or latency[1])) if latency else None)
+
+
+@dataclass
+class FaultBook:
+    """The active faults, behind one lock: the control API writes them, requests consume them."""
+
+    _faults: list[Fault] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _random: Callable[[], float] = random.random
+
+    def add(self, fault: Fault) -> Fault:
+        """Activate a fault; it gets an id for later removal."""
+        with self._lock:
+            fault = replace(fault, id=next(self._ids))
+            self._faults.append(fault)
+        return fault
+
+    def faults(self) -> list[Fault]:
+        """The active faults, oldest first."""
+        with self._lock:
+            return list(self._faults)
+
+    def remove(self, fault_id: int) -> bool:
+        """Deactivate one fault; False when there was none with that id."""
+        with self._lock:
+            kept = [f for f in self._faults if f.id != fault_id]
+            found, self._faults = len(kept) != len(self._faults), kept
+        return found
+
+    def clear(self) -> None:
+        """Deactivate every fault."""
+        with self._lock:
+            self._faults = []
+
+    def take(self, operation_id: str | None, caller: Caller | None) -> Fault | None:
+        """The first matching fault that fires for this call, counting it down if limited."""
+        if not self._faults:
+            return None
+        with self._lock:
+            for index, fault in enumerate(self._faults):
+                if not fault.matches(operation_id, caller):
+                    continue
+                if fault.percent < 100 and self._random() * 100 >= fault.percent:
+                    continue
+                if fault.times is not None:
+                    left = fault.times - 1
+                    self._faults[index:index + 1] = [replace(fault, times=left)] if left else []
+                return fault
+        return None
+
+
+class FaultMiddleware:
+    """Apply faults to routed calls under `prefix` (never the control API), after auth."""
+
+    def __init__(self, app: ASGIApp, *, book: FaultBook, prefix: str) -> None:
+        self.app = app
+        self.book = book
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        fault = _prefer_fault(scope) or self.book.take(_operation_id(scope), _caller(scope))
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        extensions = scope.setdefault("extensions", {})
+        extensions["mock_fault"] = fault.describe()
+        if fault.latency_ms is not None:
+            await asyncio.sleep(random.uniform(*fault.latency_ms) / 1000)
+        if fault.drop:
+            extensions["mock_dropped"] = True
+            logger.info("dropping the connection: %s", fault.describe())
+            await _drop(send)
+        elif fault.status is not None:
+            raise injected(fault)
+        else:
+            await self.app(scope, receive, send)
+
+
+def injected(fault: Fault) -> errors.CoderError:
+    """The answer of a fault with a status: its body, or a Coder-shaped one naming the fault."""
+    status = fault.status or 500
+    if fault.body is not None:
+        return errors.CoderError(status, str(fault.body.get("message", "")),
+                                 detail=str(fault.body.get("detail", "")))
+    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return errors.CoderError(status, f"{reason}.",
+                             detail=f"Injected by the mock ({fault.describe()}).")
+
+
+async def _drop(send: Send) -> None:
+    """Start a response and never finish it: uvicorn closes the connection mid-answer."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"1")]})
+
+
+def _prefer_fault(scope: Scope) -> Fault | None:
+    for name, value in scope["headers"]:
+        if name.lower() == b"prefer":
+            return parse_prefer(value.decode("latin-1"))
+    return None
+
+
+def _operation_id(scope: Scope) -> str | None:
+    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
+
+
+def _caller(scope: Scope) -> Caller | None:
+    return scope.get("extensions", {}).get("connexion_context", {}).get("caller")

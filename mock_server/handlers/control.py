@@ -1,0 +1,120 @@
+"""The control API (`/__mock`, control.yaml): reset, fixtures, state, outbox, journal, faults."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import Response
+
+from mock_server import errors
+from mock_server.faults import Fault, FaultBook, FaultError
+from mock_server.fixtures import FixtureError, load_seed
+from mock_server.journal import Journal
+from mock_server.models import Seed
+from mock_server.responses import json_response, no_content
+from mock_server.store import Store
+
+
+class ControlHandlers:
+    """What a UI developer does to the mock between (or during) test runs."""
+
+    def __init__(self, store: Store, journal: Journal, faults: FaultBook, *,
+                 fixtures: Path, operation_ids: Collection[str]) -> None:
+        self.store = store
+        self.journal = journal
+        self.book = faults
+        self.fixtures_path = fixtures
+        self.operation_ids = frozenset(operation_ids)
+
+    async def health(self) -> Response:
+        """For scripts that wait for the mock to come up."""
+        return json_response({"status": "ok"})
+
+    async def reset(self) -> Response:
+        """Back to the current fixture set's state."""
+        self.store.reset()
+        return no_content()
+
+    async def fixtures(self) -> Response:
+        """The fixture set in use and every token, so tests need not hard-code them."""
+        return json_response(_describe(self.fixtures_path, self.store.seed))
+
+    async def load_fixtures(self, body: dict[str, Any]) -> Response:
+        """Switch to another fixture set; a broken one changes nothing."""
+        path = Path(body["path"])
+        try:
+            seed = load_seed(path)
+        except FixtureError as exc:
+            raise errors.CoderError(400, "Cannot load the fixture set.", detail=str(exc)) from None
+        self.store.reset(seed)
+        self.fixtures_path = path
+        return json_response(_describe(path, seed))
+
+    async def state(self) -> Response:
+        """Everything that changes at run time, to save and restore later."""
+        return json_response(self.store.snapshot())
+
+    async def put_state(self, body: dict[str, Any]) -> Response:
+        """Restore a snapshot taken by GET /state."""
+        try:
+            self.store.restore(body)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise errors.CoderError(400, "Cannot restore this state.", detail=str(exc)) from None
+        return no_content()
+
+    async def outbox(self) -> Response:
+        """Notifications the mock "sent" (test notifications), oldest first."""
+        return json_response(self.store.outbox())
+
+    async def clear_outbox(self) -> Response:
+        """Empty the outbox."""
+        self.store.clear_outbox()
+        return no_content()
+
+    async def journal_entries(self, limit: int | None = None) -> Response:
+        """The calls answered so far (the last `limit`), oldest first."""
+        return json_response(self.journal.entries(limit))
+
+    async def clear_journal(self) -> Response:
+        """Forget the calls."""
+        self.journal.clear()
+        return no_content()
+
+    async def faults(self) -> Response:
+        """The active faults."""
+        return json_response([fault.to_json() for fault in self.book.faults()])
+
+    async def add_fault(self, body: dict[str, Any]) -> Response:
+        """Inject a fault into calls of one operation (or all), optionally of one user."""
+        operation_id = body.get("operation_id", "*")
+        if operation_id != "*" and operation_id not in self.operation_ids:
+            raise errors.CoderError(400, "Unknown operation_id.", detail=(
+                f"{operation_id!r} is not an operationId of openapi.yaml; use one of "
+                f"{', '.join(sorted(self.operation_ids))}, or '*'"))
+        try:
+            fault = self.book.add(Fault.from_json(body))
+        except FaultError as exc:
+            raise errors.CoderError(400, "Invalid fault.", detail=str(exc)) from None
+        return json_response(fault.to_json(), status=201)
+
+    async def clear_faults(self) -> Response:
+        """Remove every fault."""
+        self.book.clear()
+        return no_content()
+
+    async def remove_fault(self, id: int) -> Response:
+        """Remove one fault by id."""
+        if not self.book.remove(id):
+            raise errors.CoderError(404, "No such fault.", detail=f"no active fault has id {id}")
+        return no_content()
+
+
+def _describe(path: Path, seed: Seed) -> dict[str, Any]:
+    users = {user.id: user for user in seed.users}
+    return {"path": str(path.resolve()), "users": [
+        {"id": str(user.id), "username": user.username,
+         "role": "owner" if user.is_owner else "member", "status": user.status,
+         "tokens": [key.token for key in seed.keys if key.user_id == user.id]}
+        for user in users.values()]}
