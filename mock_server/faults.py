@@ -14,7 +14,7 @@ import random
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from http import HTTPStatus
 from typing import Any
 
@@ -148,14 +148,14 @@ def parse_prefer(header: str) -> Fault | None:
                  latency_ms=(int(latency[1]), int(latency[2] or latency[1])) if latency else None)
 
 
-@dataclass
 class FaultBook:
     """The active faults, behind one lock: the control API writes them, requests consume them."""
 
-    _faults: list[Fault] = field(default_factory=list)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _random: Callable[[], float] = random.random
+    def __init__(self, *, rng: Callable[[], float] = random.random) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._rng = rng
 
     def add(self, fault: Fault) -> Fault:
         """Activate a fault; it gets an id for later removal."""
@@ -189,7 +189,7 @@ class FaultBook:
             for index, fault in enumerate(self._faults):
                 if not fault.matches(operation_id, caller):
                     continue
-                if fault.percent < 100 and self._random() * 100 >= fault.percent:
+                if fault.percent < 100 and self._rng() * 100 >= fault.percent:
                     continue
                 if fault.times is not None:
                     left = fault.times - 1

@@ -79,6 +79,8 @@ class StateFile:
 
     def attach(self, store: Store) -> None:
         """Restore the saved state into `store` (if any) and save every later change."""
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)  # a write a kill interrupted; the file itself is whole
         state = read_state(self.path)
         if state is not None:
             try:
