@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 REDOCLY := npx --yes @redocly/cli@2.77.0
 ARGS ?=
 
-.PHONY: install serve test lint spec-lint unit node clean bench
+.PHONY: install serve test lint spec-lint unit node browser clean bench
 
 install: $(STAMP)
 
@@ -30,7 +30,7 @@ spec-lint: install node
 	$(PY) -m openapi_spec_validator openapi.yaml
 	$(REDOCLY) lint --config redocly.yaml openapi.yaml
 
-unit: install
+unit: install browser
 	$(PY) -m pytest $(ARGS)
 
 # The mock against Prism under wrk, on loopback (about 3 minutes); installs wrk with apt-get if
@@ -43,6 +43,22 @@ node:
 	@command -v npx >/dev/null 2>&1 || { \
 	  echo "installing Node.js and npm with apt-get"; \
 	  apt-get update -qq && apt-get install -y -qq nodejs npm; }
+
+# Chromium for tests/test_browser.py (playwright drives /usr/bin/chromium). Where it cannot be
+# installed (not root, no apt-get, apt-get fails), say so and go on: those tests then skip.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Chromium with apt-get"; \
+	    export DEBIAN_FRONTEND=noninteractive; log=$$(mktemp); \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; } \
+	        >$$log 2>&1 || { cat $$log; echo "browser: apt-get could not install chromium;" \
+	        "tests/test_browser.py will skip"; }; \
+	    rm -f $$log; \
+	  else \
+	    echo "browser: /usr/bin/chromium is missing; install it as root with" \
+	         "'apt-get install chromium' (tests/test_browser.py skips until then)"; \
+	  fi; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis reports *.egg-info

@@ -1,0 +1,191 @@
+"""CORS as a browser enforces it: a page on another origin calls the mock from headless Chromium.
+
+The page (`browser_page.html`) is served from its own loopback port, so each fetch() is
+cross-origin, and its `Coder-Session-Token` header makes Chromium send a preflight first. Only
+a real browser decides whether a CORS answer is good enough; header checks over httpx cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+import pytest
+
+from mock_server.config import MockConfig
+from mock_server.server import MockServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError as error:
+    pytest.skip(f"Python playwright is not importable ({error}); install the test extra with "
+                "`make install` (pip install -e '.[test]')", allow_module_level=True)
+if not CHROMIUM.exists():
+    pytest.skip(f"no browser: {CHROMIUM} is missing; install it with `make browser` "
+                "(as root: apt-get install chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+PAGE = Path(__file__).with_name("browser_page.html")
+# Headless Chromium hangs on this closed network unless it is told not to reach out; playwright
+# adds --headless and a fresh temporary --user-data-dir (it refuses one in args) itself.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+LAUNCH_TIMEOUT_MS = 10_000
+PAGE_TIMEOUT_MS = 5_000  # the page's own fetches give up after 3 s each
+STEPS = ("settings", "templates", "write", "read")
+Origins = Callable[[str], tuple[str, ...]]
+
+# How the mock's CORS list is built from the page's origin (http://127.0.0.1:PORT).
+ALLOWING: dict[str, Origins] = {
+    "default-any-loopback-origin": lambda page: (),
+    "listed-exactly": lambda page: ("http://example.test", page),
+}
+REFUSING: dict[str, Origins] = {
+    "another-site-only": lambda page: ("http://example.test",),
+    "same-port-other-host-name": lambda page: (page.replace("127.0.0.1", "localhost"),),
+}
+
+
+class PageHandler(BaseHTTPRequestHandler):
+    """Serves the one page at `/` (any query string), 404 elsewhere; logs nothing."""
+
+    def do_GET(self) -> None:
+        """The page for `/`, so the browser's origin is this server's, not the mock's."""
+        if self.path.split("?", 1)[0] != "/":
+            self.send_error(404)
+            return
+        body = PAGE.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent, so pytest's output shows only failures."""
+
+
+@pytest.fixture(scope="module")
+def page_origin() -> Iterator[str]:
+    """The page's origin: its own port 0 socket, which no CORS list of the mock names by default."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
+    thread = threading.Thread(target=partial(server.serve_forever, poll_interval=0.05),
+                              name="browser-page", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module: launching takes most of the time, pages are cheap."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh context per test, so no preflight answer is cached from an earlier test."""
+    context = browser.new_context()
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def run_page(page: Page, origin: str, mock: MockServer, token: str,
+             template: UUID | None = None) -> dict[str, Any]:
+    """Load the page against this mock and return what it wrote into #result, once done."""
+    query = {"api": mock.api_url, "token": token}
+    if template is not None:
+        query["template"] = str(template)
+    page.goto(f"{origin}/?{urlencode(query)}", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector('#result[data-done="true"]', timeout=PAGE_TIMEOUT_MS)
+    outcome: dict[str, Any] = json.loads(page.text_content("#result") or "null")
+    assert "error" not in outcome, f"the page's script failed: {outcome}"
+    return outcome
+
+
+def outcomes(result: dict[str, Any]) -> dict[str, int | str]:
+    """Each step's HTTP status, or the JS error class when fetch() itself failed."""
+    return {step["step"]: step["status"] if "status" in step else step["error"].split(":")[0]
+            for step in result["steps"]}
+
+
+def user_of(mock: MockServer, token: str) -> UUID:
+    """Whose token the page sends, to look its preferences up in the store."""
+    return next(key.user_id for key in mock.api_keys() if key.token == token)
+
+
+def calls(mock: MockServer) -> list[tuple[str, str, int | None]]:
+    """What reached the mock: (method, path, status) in order, preflights included."""
+    return [(entry["method"], entry["path"], entry["status"]) for entry in mock.journal.entries()]
+
+
+@pytest.mark.parametrize("cors_origins", ALLOWING.values(), ids=ALLOWING.keys())
+def test_a_page_on_another_origin_reads_and_changes_preferences(
+        page: Page, page_origin: str, cors_origins: Origins) -> None:
+    """The whole settings screen works from a browser: every read, the write, the read-back."""
+    with MockServer(MockConfig(cors_origins=cors_origins(page_origin))) as mock:
+        mock.store.put_settings_json('{"notifier_paused":true}')  # not the default, on purpose
+        token = mock.token(owner=False)
+        result = run_page(page, page_origin, mock, token)
+
+    first = mock.store.system_templates()[0]
+    bodies = {step["step"]: step.get("body") for step in result["steps"]}
+    assert outcomes(result) == dict.fromkeys(STEPS, 200), result
+    assert bodies["settings"] == {"notifier_paused": True}
+    assert [t["id"] for t in bodies["templates"]] == [
+        str(t.id) for t in mock.store.system_templates()]
+    assert result["template_id"] == str(first.id)
+    assert [(p["id"], p["disabled"]) for p in bodies["write"]] == [(str(first.id), True)]
+    assert [(p["id"], p["disabled"]) for p in bodies["read"]] == [(str(first.id), True)]
+    assert [(p.template_id, p.disabled) for p in mock.store.preferences(user_of(mock, token))] \
+        == [(first.id, True)]
+
+    seen = calls(mock)
+    preflighted = {path for method, path, status in seen if method == "OPTIONS" and status == 200}
+    sent = {(method, path) for method, path, _ in seen if method != "OPTIONS"}
+    assert {path for _, path in sent} <= preflighted, seen
+    assert sent == {("GET", "/api/v2/notifications/settings"),
+                    ("GET", "/api/v2/notifications/templates/system"),
+                    ("PUT", "/api/v2/users/me/notifications/preferences"),
+                    ("GET", "/api/v2/users/me/notifications/preferences")}, seen
+
+
+@pytest.mark.parametrize("cors_origins", REFUSING.values(), ids=REFUSING.keys())
+def test_a_page_on_an_origin_the_mock_does_not_list_is_refused_by_the_browser(
+        page: Page, page_origin: str, cors_origins: Origins) -> None:
+    """A failed preflight stops the browser: fetch() throws TypeError and nothing is written."""
+    with MockServer(MockConfig(cors_origins=cors_origins(page_origin))) as mock:
+        token = mock.token(owner=False)
+        first = mock.store.system_templates()[0]
+        result = run_page(page, page_origin, mock, token, template=first.id)
+
+    assert outcomes(result) == dict.fromkeys(STEPS, "TypeError"), result
+    assert result["template_id"] == str(first.id)  # so the write was attempted
+    assert mock.store.preferences(user_of(mock, token)) == []
+    seen = calls(mock)
+    assert seen, "no preflight reached the mock: the page did not run"
+    assert {(method, status) for method, _, status in seen} == {("OPTIONS", 400)}, seen
