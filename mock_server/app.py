@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from connexion import AsyncApp
+from connexion import ConnexionMiddleware
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
-from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
@@ -22,10 +22,12 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import compile_path
+from starlette.types import Receive, Scope, Send
 
 from mock_server import errors
 from mock_server.auth import AuthMiddleware, ControlTokenMiddleware
 from mock_server.config import CONTROL_SPEC_PATH, LOCAL_ORIGINS, SPEC_PATH, MockConfig
+from mock_server.dispatch import Dispatcher, Handler
 from mock_server.faults import FaultBook, FaultMiddleware, parse_fault
 from mock_server.fixtures import load_seed, read_yaml
 from mock_server.handlers import users
@@ -36,18 +38,23 @@ from mock_server.journal import Journal, JournalMiddleware
 from mock_server.limits import BodyLimitMiddleware
 from mock_server.persistence import StateFile
 from mock_server.store import Store
-from mock_server.validation import GoJSONBodyValidator, ReadBodyAsJSON
+from mock_server.validation import CachedParameterValidator, GoJSONBodyValidator, ReadBodyAsJSON
 
 BASE_PATH = "/api/v2"
 CONTROL_PATH = "/__mock"
 CORS_HEADERS = ["Coder-Session-Token", "Content-Type", "Authorization", "Prefer",
                 "X-Coder-Bypass-Ratelimit", "Mock-Control-Token"]
+_DOCS_PATH = re.compile(r"/(docs(/|$)|openapi\.(json|yaml)$)")
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
 def create_app(config: MockConfig, *, store: Store | None = None, journal: Journal | None = None,
-               faults: FaultBook | None = None) -> AsyncApp:
-    """Build a mock deployment around its state (given, or made from the configuration)."""
+               faults: FaultBook | None = None) -> ConnexionMiddleware:
+    """Build a mock deployment around its state (given, or made from the configuration).
+
+    Connexion's middleware routes, validates and serves the docs; the handlers sit in a plain
+    table behind it (see dispatch.py for why not connexion's AsyncApp).
+    """
     store = store or build_store(config)
     journal = journal or Journal(config.journal_size)
     faults = faults or build_faults(config)
@@ -58,21 +65,18 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
     if missing:
         raise ValueError(f"{SPEC_PATH.name} has operations the mock does not implement: "
                          f"{', '.join(missing)}")
-    app = AsyncApp(__name__, middlewares=_middlewares(config, store, journal, faults))
-    app.add_api(
-        spec,
-        base_path=BASE_PATH,
-        resolver=Resolver(function_resolver=handlers.__getitem__),
-        validator_map={"body": MediaTypeDict({"*/*json": GoJSONBodyValidator})},
-        validate_responses=config.validate_responses,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
-    )
     if config.control:
-        control = ControlHandlers(store, journal, faults, fixtures=config.fixtures,
-                                  operation_ids=_operation_ids(spec))
         specs[CONTROL_PATH] = read_yaml(CONTROL_SPEC_PATH)
-        app.add_api(specs[CONTROL_PATH], base_path=CONTROL_PATH,
-                    resolver=Resolver(function_resolver=_control_operations(control).__getitem__),
+        handlers |= _control_operations(ControlHandlers(
+            store, journal, faults, fixtures=config.fixtures, operation_ids=_operation_ids(spec)))
+    app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__,
+                              middlewares=_middlewares(config, store, journal, faults))
+    for base_path, api_spec in specs.items():
+        app.add_api(api_spec, base_path=base_path,
+                    resolver=Resolver(function_resolver=handlers.__getitem__),
+                    validator_map={"body": MediaTypeDict({"*/*json": GoJSONBodyValidator}),
+                                   "parameter": CachedParameterValidator},
+                    validate_responses=config.validate_responses and base_path == BASE_PATH,
                     swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"))
     app.add_error_handler(errors.CoderError, errors.handle_coder_error)
     app.add_error_handler(ProblemException, errors.handle_problem)
@@ -100,7 +104,7 @@ def build_faults(config: MockConfig) -> FaultBook:
     return book
 
 
-def _operations(store: Store, config: MockConfig) -> dict[str, Callable[..., Any]]:
+def _operations(store: Store, config: MockConfig) -> dict[str, Handler]:
     """operationId → handler: the whole API surface in one table."""
     notifications = NotificationHandlers(store, config)
     preferences = PreferenceHandlers(store)
@@ -116,7 +120,7 @@ def _operations(store: Store, config: MockConfig) -> dict[str, Callable[..., Any
     }
 
 
-def _control_operations(control: ControlHandlers) -> dict[str, Callable[..., Any]]:
+def _control_operations(control: ControlHandlers) -> dict[str, Handler]:
     """operationId → handler for control.yaml."""
     return {
         "mock-health": control.health, "mock-reset": control.reset,
@@ -146,22 +150,32 @@ def _middlewares(config: MockConfig, store: Store, journal: Journal,
                 allow_headers=CORS_HEADERS, expose_headers=["WWW-Authenticate"], max_age=600),
         ExceptionMiddleware,
         partial(BodyLimitMiddleware, limit=config.max_body_bytes),
-        SwaggerUIMiddleware,
+        DocsMiddleware,
         ReadBodyAsJSON,
         partial(AuthMiddleware, store=store, user_not_found_status=config.user_not_found_status),
         RoutingMiddleware,
         partial(FaultMiddleware, book=faults, prefix=BASE_PATH),
         RequestValidationMiddleware,
         LifespanMiddleware,
-        ContextMiddleware,
     ]
     if config.control_token:
-        stack.insert(stack.index(SwaggerUIMiddleware),
+        stack.insert(stack.index(DocsMiddleware),
                      partial(ControlTokenMiddleware, prefix=CONTROL_PATH,
                              token=config.control_token))
     if config.validate_responses:
         stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
     return stack
+
+
+class DocsMiddleware(SwaggerUIMiddleware):
+    """Connexion's docs (Swagger UI, openapi.json/yaml), entered only for docs paths: its
+    router otherwise costs every API call about a tenth of the mock's time."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _DOCS_PATH.search(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _operation_ids(spec: dict[str, Any]) -> list[str]:

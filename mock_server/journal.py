@@ -28,10 +28,12 @@ class Journal:
             self._entries.append(entry)
 
     def entries(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The last `limit` calls (all when None), oldest first."""
+        """The last `limit` calls (all when None), oldest first; times rendered only now."""
         with self._lock:
             entries = list(self._entries)
-        return entries[-limit:] if limit else entries
+        entries = entries[-limit:] if limit else entries
+        return [{**entry, "time": wire.format_time(datetime.fromtimestamp(entry["time"], UTC))}
+                for entry in entries]
 
     def clear(self) -> None:
         """Forget every call."""
@@ -71,7 +73,7 @@ def _entry(scope: Scope, extensions: dict[str, Any], status: int,
     caller = extensions.get("connexion_context", {}).get("caller")
     query = scope.get("query_string", b"").decode("latin-1")
     return {
-        "time": wire.format_time(datetime.now(UTC)),
+        "time": time.time(),
         "method": scope["method"],
         "path": scope["path"] + (f"?{query}" if query else ""),
         "operation_id": extensions.get("connexion_routing", {}).get("operation_id"),

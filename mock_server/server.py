@@ -8,7 +8,7 @@ import time
 from types import TracebackType
 
 import uvicorn
-from connexion import AsyncApp
+from connexion import ConnexionMiddleware
 
 from mock_server.app import BASE_PATH, build_faults, build_store, create_app
 from mock_server.config import MockConfig
@@ -26,8 +26,8 @@ class MockServer:
         self.store: Store = build_store(self.config)
         self.journal = Journal(self.config.journal_size)
         self.faults: FaultBook = build_faults(self.config)
-        self.app: AsyncApp = create_app(self.config, store=self.store, journal=self.journal,
-                                        faults=self.faults)
+        self.app: ConnexionMiddleware = create_app(self.config, store=self.store,
+                                                   journal=self.journal, faults=self.faults)
         self.host = host
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

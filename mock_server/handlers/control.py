@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mock_server import errors
+from mock_server.dispatch import Call
 from mock_server.faults import Fault, FaultBook, FaultError
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.journal import Journal
@@ -28,22 +29,22 @@ class ControlHandlers:
         self.fixtures_path = fixtures
         self.operation_ids = frozenset(operation_ids)
 
-    async def health(self) -> Response:
+    async def health(self, _call: Call) -> Response:
         """For scripts that wait for the mock to come up."""
         return json_response({"status": "ok"})
 
-    async def reset(self) -> Response:
+    async def reset(self, _call: Call) -> Response:
         """Back to the current fixture set's state."""
         self.store.reset()
         return no_content()
 
-    async def fixtures(self) -> Response:
+    async def fixtures(self, _call: Call) -> Response:
         """The fixture set in use and every token, so tests need not hard-code them."""
         return json_response(_describe(self.fixtures_path, self.store.seed))
 
-    async def load_fixtures(self, body: dict[str, Any]) -> Response:
+    async def load_fixtures(self, call: Call) -> Response:
         """Switch to another fixture set; a broken one changes nothing."""
-        path = Path(body["path"])
+        path = Path(call.body["path"])
         try:
             seed = load_seed(path)
         except FixtureError as exc:
@@ -52,42 +53,44 @@ class ControlHandlers:
         self.fixtures_path = path
         return json_response(_describe(path, seed))
 
-    async def state(self) -> Response:
+    async def state(self, _call: Call) -> Response:
         """Everything that changes at run time, to save and restore later."""
         return json_response(self.store.snapshot())
 
-    async def put_state(self, body: dict[str, Any]) -> Response:
+    async def put_state(self, call: Call) -> Response:
         """Restore a snapshot taken by GET /state."""
         try:
-            self.store.restore(body)
+            self.store.restore(call.body)
         except (KeyError, TypeError, ValueError) as exc:
             raise errors.CoderError(400, "Cannot restore this state.", detail=str(exc)) from None
         return no_content()
 
-    async def outbox(self) -> Response:
+    async def outbox(self, _call: Call) -> Response:
         """Notifications the mock "sent" (test notifications), oldest first."""
         return json_response(self.store.outbox())
 
-    async def clear_outbox(self) -> Response:
+    async def clear_outbox(self, _call: Call) -> Response:
         """Empty the outbox."""
         self.store.clear_outbox()
         return no_content()
 
-    async def journal_entries(self, limit: int | None = None) -> Response:
+    async def journal_entries(self, call: Call) -> Response:
         """The calls answered so far (the last `limit`), oldest first."""
-        return json_response(self.journal.entries(limit))
+        limit = call.query("limit")
+        return json_response(self.journal.entries(int(limit) if limit else None))
 
-    async def clear_journal(self) -> Response:
+    async def clear_journal(self, _call: Call) -> Response:
         """Forget the calls."""
         self.journal.clear()
         return no_content()
 
-    async def faults(self) -> Response:
+    async def faults(self, _call: Call) -> Response:
         """The active faults."""
         return json_response([fault.to_json() for fault in self.book.faults()])
 
-    async def add_fault(self, body: dict[str, Any]) -> Response:
+    async def add_fault(self, call: Call) -> Response:
         """Inject a fault into calls of one operation (or all), optionally of one user."""
+        body = call.body
         operation_id = body.get("operation_id", "*")
         if operation_id != "*" and operation_id not in self.operation_ids:
             raise errors.CoderError(400, "Unknown operation_id.", detail=(
@@ -99,15 +102,17 @@ class ControlHandlers:
             raise errors.CoderError(400, "Invalid fault.", detail=str(exc)) from None
         return json_response(fault.to_json(), status=201)
 
-    async def clear_faults(self) -> Response:
+    async def clear_faults(self, _call: Call) -> Response:
         """Remove every fault."""
         self.book.clear()
         return no_content()
 
-    async def remove_fault(self, id: int) -> Response:
+    async def remove_fault(self, call: Call) -> Response:
         """Remove one fault by id."""
-        if not self.book.remove(id):
-            raise errors.CoderError(404, "No such fault.", detail=f"no active fault has id {id}")
+        fault_id = int(call.path("id"))
+        if not self.book.remove(fault_id):
+            raise errors.CoderError(404, "No such fault.",
+                                    detail=f"no active fault has id {fault_id}")
         return no_content()
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from uuid import UUID
 
 from starlette.responses import Response
 
 from mock_server import errors
-from mock_server.auth import Caller
 from mock_server.config import DISPATCH_METHODS, MockConfig
+from mock_server.dispatch import Call
 from mock_server.responses import encoded_response, json_response, no_content
 from mock_server.store import Store
 
@@ -24,33 +23,33 @@ class NotificationHandlers:
         self.store = store
         self.methods = {"available": list(DISPATCH_METHODS), "default": config.default_method}
 
-    async def dispatch_methods(self) -> Response:
+    async def dispatch_methods(self, _call: Call) -> Response:
         """One object (the docs say an array), `inbox` never listed."""
         return json_response(self.methods)
 
-    async def settings(self) -> Response:
+    async def settings(self, _call: Call) -> Response:
         """The stored flag; a deployment that never stored one is not paused."""
         stored = self.store.settings_json()
         return json_response(json.loads(stored) if stored else {"notifier_paused": False})
 
-    async def put_settings(self, body: dict[str, Any], caller: Caller) -> Response:
+    async def put_settings(self, call: Call) -> Response:
         """Compare first (304 even for members), then require an owner, then store and echo."""
-        value = {"notifier_paused": bool(body.get("notifier_paused"))}
+        value = {"notifier_paused": bool(call.body.get("notifier_paused"))}
         canonical = json.dumps(value, separators=(",", ":"))
         if canonical == self.store.settings_json():
             return no_content(304)
-        if not caller.user.is_owner:
+        if not call.caller.user.is_owner:
             raise errors.forbidden()
         self.store.put_settings_json(canonical)
         return json_response(value)
 
-    async def system_templates(self) -> Response:
+    async def system_templates(self, _call: Call) -> Response:
         """Every system template, sorted by name."""
         return encoded_response(self.store.system_templates_json())
 
-    async def send_test(self, caller: Caller) -> Response:
+    async def send_test(self, call: Call) -> Response:
         """Owner only; the notification lands in the outbox instead of an inbox."""
-        if not caller.user.is_owner:
+        if not call.caller.user.is_owner:
             raise errors.forbidden()
-        self.store.enqueue(TROUBLESHOOTING_TEMPLATE, caller.user, labels={})
+        self.store.enqueue(TROUBLESHOOTING_TEMPLATE, call.caller.user, labels={})
         return no_content(204)

@@ -8,7 +8,7 @@ from uuid import UUID
 from starlette.responses import Response
 
 from mock_server import errors, wire
-from mock_server.models import User
+from mock_server.dispatch import Call
 from mock_server.responses import json_response
 from mock_server.store import Store, UnknownTemplate
 
@@ -16,23 +16,21 @@ BAD_TEMPLATE_ID = "Unable to parse notification template UUID."
 
 
 class PreferenceHandlers:
-    """Read and upsert a user's preferences.
-
-    Connexion passes the raw `{user}` as `user`; auth already resolved and checked it as `subject`.
-    """
+    """Read and upsert a user's preferences; auth resolved and checked `{user}` (the subject)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def read(self, user: str, subject: User) -> Response:
+    async def read(self, call: Call) -> Response:
         """Stored preferences only; `null` (not `[]`) when there are none, as Go encodes nil."""
-        return json_response([p.to_json() for p in self.store.preferences(subject.id)] or None)
+        stored = self.store.preferences(call.subject.id)
+        return json_response([p.to_json() for p in stored] or None)
 
-    async def write(self, user: str, subject: User, body: dict[str, Any]) -> Response:
+    async def write(self, call: Call) -> Response:
         """Check every key before writing any, upsert all, answer every stored preference."""
-        changes = parse_changes(body.get("template_disabled_map") or {})
+        changes = parse_changes(call.body.get("template_disabled_map") or {})
         try:
-            stored = self.store.upsert_preferences(subject.id, changes)
+            stored = self.store.upsert_preferences(call.subject.id, changes)
         except UnknownTemplate as exc:
             raise errors.CoderError(
                 400, "Invalid notification template ID.",
