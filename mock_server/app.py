@@ -2,49 +2,34 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from connexion import ConnexionMiddleware
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
-from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import compile_path
-from starlette.types import Receive, Scope, Send
 
 from mock_server import errors
-from mock_server.auth import AuthMiddleware, ControlTokenMiddleware
-from mock_server.config import CONTROL_SPEC_PATH, LOCAL_ORIGINS, SPEC_PATH, MockConfig
+from mock_server.config import CONTROL_SPEC_PATH, SPEC_PATH, MockConfig
 from mock_server.dispatch import Dispatcher, Handler
-from mock_server.faults import FaultBook, FaultMiddleware, parse_fault
+from mock_server.faults import FaultBook, parse_fault
 from mock_server.fixtures import load_seed, read_yaml
 from mock_server.handlers import users
 from mock_server.handlers.control import ControlHandlers
 from mock_server.handlers.notifications import NotificationHandlers
 from mock_server.handlers.preferences import PreferenceHandlers
-from mock_server.journal import Journal, JournalMiddleware
-from mock_server.limits import BodyLimitMiddleware
+from mock_server.journal import Journal
 from mock_server.persistence import StateFile
+from mock_server.stack import middlewares
 from mock_server.store import Store
-from mock_server.validation import CachedParameterValidator, GoJSONBodyValidator, ReadBodyAsJSON
+from mock_server.validation import CachedParameterValidator, GoJSONBodyValidator
 
 BASE_PATH = "/api/v2"
 CONTROL_PATH = "/__mock"
-CORS_HEADERS = ["Coder-Session-Token", "Content-Type", "Authorization", "Prefer",
-                "X-Coder-Bypass-Ratelimit", "Mock-Control-Token"]
-_DOCS_PATH = re.compile(r"/(docs(/|$)|openapi\.(json|yaml)$)")
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
@@ -69,8 +54,9 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
         specs[CONTROL_PATH] = read_yaml(CONTROL_SPEC_PATH)
         handlers |= _control_operations(ControlHandlers(
             store, journal, faults, fixtures=config.fixtures, operation_ids=_operation_ids(spec)))
-    app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__,
-                              middlewares=_middlewares(config, store, journal, faults))
+    stack = middlewares(config, store=store, journal=journal, faults=faults,
+                        api_path=BASE_PATH, control_path=CONTROL_PATH)
+    app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__, middlewares=stack)
     for base_path, api_spec in specs.items():
         app.add_api(api_spec, base_path=base_path,
                     resolver=Resolver(function_resolver=handlers.__getitem__),
@@ -131,51 +117,6 @@ def _control_operations(control: ControlHandlers) -> dict[str, Handler]:
         "mock-get-faults": control.faults, "mock-add-fault": control.add_fault,
         "mock-clear-faults": control.clear_faults, "mock-remove-fault": control.remove_fault,
     }
-
-
-def _middlewares(config: MockConfig, store: Store, journal: Journal,
-                 faults: FaultBook) -> list[Any]:
-    """Connexion's stack with the mock's layers, outermost first.
-
-    The journal sees every final status; CORS headers reach error answers too; Coder's auth
-    replaces connexion's security and runs before routing, as chi's route groups do; faults hit
-    routed calls after auth and before validation.
-    """
-    stack: list[Any] = [
-        partial(ServerErrorMiddleware, handler=errors.handle_unexpected),
-        partial(JournalMiddleware, journal=journal),
-        partial(CORSMiddleware, allow_origins=list(config.cors_origins),
-                allow_origin_regex=None if config.cors_origins else LOCAL_ORIGINS,
-                allow_credentials=True, allow_methods=["GET", "PUT", "POST", "DELETE"],
-                allow_headers=CORS_HEADERS, expose_headers=["WWW-Authenticate"], max_age=600),
-        ExceptionMiddleware,
-        partial(BodyLimitMiddleware, limit=config.max_body_bytes),
-        DocsMiddleware,
-        ReadBodyAsJSON,
-        partial(AuthMiddleware, store=store, user_not_found_status=config.user_not_found_status),
-        RoutingMiddleware,
-        partial(FaultMiddleware, book=faults, prefix=BASE_PATH),
-        RequestValidationMiddleware,
-        LifespanMiddleware,
-    ]
-    if config.control_token:
-        stack.insert(stack.index(DocsMiddleware),
-                     partial(ControlTokenMiddleware, prefix=CONTROL_PATH,
-                             token=config.control_token))
-    if config.validate_responses:
-        stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
-    return stack
-
-
-class DocsMiddleware(SwaggerUIMiddleware):
-    """Connexion's docs (Swagger UI, openapi.json/yaml), entered only for docs paths: its
-    router otherwise costs every API call about a tenth of the mock's time."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not _DOCS_PATH.search(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
 
 
 def _operation_ids(spec: dict[str, Any]) -> list[str]:

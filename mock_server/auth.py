@@ -23,6 +23,7 @@ SESSION_HEADER = b"coder-session-token"
 _GROUPS = ("/api/v2/notifications/", "/api/v2/users/")  # chi mounts a group at `/x` and `/x/*`
 _USER_SEGMENT = re.compile(r"^/api/v2/users/([^/]*)(?:/|$)")
 _HTTP_SPACE = " \t\r\n"
+_TOKEN_HEADERS = frozenset({b"cookie", b"authorization", SESSION_HEADER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,11 @@ def token_from(scope: Scope) -> str:
     """Find the token where Coder looks, in order: cookie, query, header, Bearer, access_token."""
     headers: dict[bytes, list[str]] = {}
     for name, value in scope["headers"]:
-        headers.setdefault(name.lower(), []).append(value.decode("utf-8", "surrogateescape"))
-    query = parse_qs(scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
-                     keep_blank_values=True, errors="surrogateescape")
+        if name in _TOKEN_HEADERS:  # ASGI servers send header names lower-cased
+            headers.setdefault(name, []).append(value.decode("utf-8", "surrogateescape"))
+    raw_query = scope.get("query_string", b"")
+    query = parse_qs(raw_query.decode("utf-8", "surrogateescape"), keep_blank_values=True,
+                     errors="surrogateescape") if raw_query else {}
     authorization = headers.get(b"authorization", [""])[0]
     bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
     candidates = (_cookie(headers.get(b"cookie", [])), _first(query, SESSION_COOKIE),
