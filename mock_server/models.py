@@ -100,11 +100,16 @@ class Preference:
     template_id: UUID
     disabled: bool
     updated_at: datetime
+    _json: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # rendered once per write, since every read of the user's preferences sends it again
+        object.__setattr__(self, "_json", {"id": str(self.template_id), "disabled": self.disabled,
+                                           "updated_at": wire.format_time(self.updated_at)})
 
     def to_json(self) -> dict[str, Any]:
         """codersdk.NotificationPreference in Go's field order."""
-        return {"id": str(self.template_id), "disabled": self.disabled,
-                "updated_at": wire.format_time(self.updated_at)}
+        return self._json
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from mock_server.validation import ReadBodyAsJSON
 CORS_HEADERS = ["Coder-Session-Token", "Content-Type", "Authorization", "Prefer",
                 "X-Coder-Bypass-Ratelimit", "Mock-Control-Token"]
 JSON = "application/json"
+_ANNOTATIONS = {"description", "example", "examples", "title"}
 _DOCS_PATH = re.compile(r"/(docs(/|$)|openapi\.(json|yaml)$)")
 
 
@@ -100,9 +101,10 @@ class _PreparedValidation(RequestValidationOperation):
                          validator_map=validator_map)
         uri_parser = operation.uri_parser_class(operation.parameters,
                                                 operation.body_definition())
+        checked = [p for p in operation.parameters if not _cannot_fail(p)]
         self._parameters = self._validator_map["parameter"](
-            operation.parameters, uri_parser=uri_parser, strict_validation=strict_validation,
-            security_query_params=self.security_query_params)
+            checked, uri_parser=uri_parser, strict_validation=strict_validation,
+            security_query_params=self.security_query_params) if checked else None
         schema = operation.body_schema(JSON) if operation.request_body else None
         self._body = self._validator_map["body"][JSON](
             schema=schema, required=operation.request_body.get("required", False),
@@ -110,12 +112,20 @@ class _PreparedValidation(RequestValidationOperation):
             strict_validation=strict_validation, uri_parser=uri_parser) if schema else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self._parameters.validate(scope)
+        if self._parameters is not None:
+            self._parameters.validate(scope)
         if self._body is not None:
             mime_type, _ = self.extract_content_type(scope["headers"])
             self.validate_mime_type(mime_type)
             receive, scope = await self._body.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
+
+
+def _cannot_fail(parameter: dict[str, Any]) -> bool:
+    """A path parameter typed a plain string: whatever routing matched is valid (`{user}`)."""
+    schema = parameter.get("schema", {})
+    return parameter["in"] == "path" and set(schema) <= _ANNOTATIONS | {"type"} and schema.get(
+        "type") == "string"
 
 
 class _LeanValidationAPI(RequestValidationAPI):
