@@ -17,6 +17,16 @@ def member_identity(member: Api, facts: Facts) -> Identity:
     return facts.member
 
 
+@pytest.fixture(scope="module")
+def member_writable(guard: StateGuard, member_identity: Identity) -> tuple[str, ...]:
+    """Templates the suite may write for the member and still put back."""
+    writable = guard.writable(member_identity)
+    if not writable:
+        pytest.skip("the member has no stored preference to rewrite (see "
+                    "--allow-new-preferences)")
+    return writable
+
+
 def stored(api: Api, user: str) -> dict[str, bool]:
     """A user's preferences as `api`'s caller reads them."""
     return preference_map(api.preferences(user).expect_status(200))
@@ -72,13 +82,11 @@ def test_a_member_reads_their_own_preferences_through_every_reference(
     assert maps[0] == maps[1] == maps[2], f"me, username and UUID disagree: {maps}"
 
 
-def test_an_owner_write_for_a_member_is_theirs_alone(owner: Api, member: Api, guard: StateGuard,
+def test_an_owner_write_for_a_member_is_theirs_alone(owner: Api, member: Api,
                                                      member_identity: Identity,
+                                                     member_writable: tuple[str, ...],
                                                      known_state: StateGuard) -> None:
-    writable = guard.writable(member_identity)
-    if not writable:
-        pytest.skip("the member has no stored preference to rewrite (see "
-                    "--allow-new-preferences)")
+    writable = member_writable
     owners_before = stored(owner, "me")
     choices = {writable[0]: not stored(member, "me").get(writable[0], False)}
     owner.put_preferences(member_identity.id, choices).expect_status(200)
@@ -89,15 +97,11 @@ def test_an_owner_write_for_a_member_is_theirs_alone(owner: Api, member: Api, gu
                     "writing one user's preferences must not change another's")
 
 
-def test_a_members_own_write_leaves_the_owner_alone(owner: Api, member: Api, guard: StateGuard,
-                                                    member_identity: Identity,
+def test_a_members_own_write_leaves_the_owner_alone(owner: Api, member: Api,
+                                                    member_writable: tuple[str, ...],
                                                     known_state: StateGuard) -> None:
-    writable = guard.writable(member_identity)
-    if not writable:
-        pytest.skip("the member has no stored preference to rewrite (see "
-                    "--allow-new-preferences)")
     owners_before = stored(owner, "me")
-    choices = {template_id: True for template_id in writable[:3]}
+    choices = {template_id: True for template_id in member_writable[:3]}
     exchange = member.put_preferences("me", choices).expect_status(200)
     exchange.expect(all(preference_map(exchange)[t] for t in choices),
                     "a member may write their own preferences")
