@@ -1,9 +1,9 @@
 """Leave the server as found: record what the suite may change, write only that, put it back.
 
 Coder has no API to delete a stored preference, so the suite writes only templates a user
-already has a preference for. With `allow_new_preferences` it may store new ones; at the end
-those are set to the value that behaves like no preference at all (and reported), since they
-cannot be removed.
+already has a preference for. With `allow_new_preferences` it may store a few new ones (always
+the same few, so repeated runs add nothing); at the end those are set to the value that behaves
+like no preference at all (and reported), since they cannot be removed.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from contract_tests.client import Api, preference_map
 from contract_tests.facts import Facts, Identity
+
+NEW_PREFERENCES = 3  # a real server keeps every preference the suite stores, so store few
 
 
 @dataclass
@@ -46,11 +48,14 @@ class StateGuard:
         return self.before
 
     def writable(self, user: Identity) -> tuple[str, ...]:
-        """Template ids the suite may write for `user` and still restore exactly."""
+        """Template ids the suite may write for `user`: those it can restore exactly, and with
+        `allow_new_preferences` up to NEW_PREFERENCES more (the same ones every run)."""
         assert self.before is not None, "record() first"
-        if self.allow_new_preferences:
-            return self.facts.template_ids
-        return tuple(sorted(self.before.preferences.get(user.id, {})))
+        existing = sorted(self.before.preferences.get(user.id, {}))
+        if not self.allow_new_preferences:
+            return tuple(existing)
+        new = [tid for tid in sorted(self.facts.template_ids) if tid not in existing]
+        return tuple(existing + new[:NEW_PREFERENCES])
 
     def restore(self) -> list[str]:
         """Put settings and preferences back; return what was done, for the report."""
