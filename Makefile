@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 REDOCLY := npx --yes @redocly/cli@2.77.0
 ARGS ?=
 
-.PHONY: install serve test lint spec-lint unit node browser clean bench
+.PHONY: install serve test lint spec-lint unit node browser redis clean bench
 
 install: $(STAMP)
 
@@ -30,7 +30,7 @@ spec-lint: install node
 	$(PY) -m openapi_spec_validator openapi.yaml
 	$(REDOCLY) lint --config redocly.yaml openapi.yaml
 
-unit: install browser
+unit: install browser redis
 	$(PY) -m pytest $(ARGS)
 
 # The mock against Prism under wrk, on loopback (about 3 minutes); installs wrk with apt-get if
@@ -58,6 +58,22 @@ browser:
 	  else \
 	    echo "browser: /usr/bin/chromium is missing; install it as root with" \
 	         "'apt-get install chromium' (tests/test_browser.py skips until then)"; \
+	  fi; }
+
+# redis-server for tests/test_shared_state*.py, which start their own on a free port. Where it
+# cannot be installed (not root, no apt-get, apt-get fails), say so and go on: those tests skip.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing redis-server with apt-get"; \
+	    export DEBIAN_FRONTEND=noninteractive; log=$$(mktemp); \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server; } \
+	        >$$log 2>&1 || { cat $$log; echo "redis: apt-get could not install redis-server;" \
+	        "tests/test_shared_state*.py will skip"; }; \
+	    rm -f $$log; \
+	  else \
+	    echo "redis: redis-server is missing; install it as root with" \
+	         "'apt-get install redis-server' (tests/test_shared_state*.py skip until then)"; \
 	  fi; }
 
 clean:

@@ -13,7 +13,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
-from mock_server import errors
+from mock_server import errors, redis_state
 from mock_server.config import CONTROL_SPEC_PATH, SPEC_PATH, MockConfig
 from mock_server.dispatch import Dispatcher, Handler
 from mock_server.faults import FaultBook, parse_fault
@@ -23,6 +23,7 @@ from mock_server.handlers.control import ControlHandlers
 from mock_server.handlers.notifications import NotificationHandlers
 from mock_server.handlers.preferences import PreferenceHandlers
 from mock_server.journal import Journal
+from mock_server.models import Template
 from mock_server.persistence import StateFile
 from mock_server.stack import middlewares
 from mock_server.store import Store
@@ -41,7 +42,7 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
     table behind it (see dispatch.py for why not connexion's AsyncApp).
     """
     store = store or build_store(config)
-    journal = journal or Journal(config.journal_size)
+    journal = journal or build_journal(config)
     faults = faults or build_faults(config)
     spec = read_yaml(SPEC_PATH)
     specs = {BASE_PATH: spec}
@@ -72,21 +73,41 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
 
 
 def build_store(config: MockConfig) -> Store:
-    """The state a configuration starts from: its fixture set, or the saved state file."""
-    store = Store(load_seed(config.fixtures),
-                  template_filter=lambda t: config.task_templates or t.feature != "tasks")
+    """The state a configuration starts from: its fixture set, the saved state file, or Redis."""
+    seed = load_seed(config.fixtures)
+
+    def keep(template: Template) -> bool:
+        return config.task_templates or template.feature != "tasks"
+
+    if config.state_url is not None:
+        return redis_state.RedisStore(seed, redis_state.connect(config.state_url),
+                                      template_filter=keep)
+    store = Store(seed, template_filter=keep)
     if config.state_file is not None:
         StateFile(config.state_file).attach(store)
     return store
 
 
+def build_journal(config: MockConfig) -> Journal:
+    """This process's journal, or the one every process of a shared state writes to."""
+    if config.state_url is not None:
+        return redis_state.RedisJournal(redis_state.connect(config.state_url),
+                                        config.journal_size)
+    return Journal(config.journal_size)
+
+
 def build_faults(config: MockConfig) -> FaultBook:
     """The faults active from the start: `--fault` ones, and `--latency` on every call."""
-    book = FaultBook()
-    for spec in config.faults:
-        book.add(parse_fault(spec))
+    faults = [parse_fault(spec) for spec in config.faults]
     if config.latency:
-        book.add(parse_fault(f"*=latency={config.latency}"))
+        faults.append(parse_fault(f"*=latency={config.latency}"))
+    if config.state_url is not None:
+        shared = redis_state.RedisFaultBook(redis_state.connect(config.state_url))
+        shared.seed(faults)  # once per shared state, however many processes start
+        return shared
+    book = FaultBook()
+    for fault in faults:
+        book.add(fault)
     return book
 
 

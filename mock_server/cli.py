@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -11,15 +13,25 @@ from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.supervisors import Multiprocess
 
-from mock_server.app import BASE_PATH, CONTROL_PATH, build_faults, build_store, create_app
-from mock_server.config import DEFAULT_FIXTURES, DISPATCH_METHODS, SPEC_PATH, MockConfig
+from mock_server.app import (
+    BASE_PATH,
+    CONTROL_PATH,
+    build_faults,
+    build_journal,
+    build_store,
+    create_app,
+)
+from mock_server.config import DEFAULT_FIXTURES, DISPATCH_METHODS, ENV_VAR, SPEC_PATH, MockConfig
 from mock_server.faults import FaultError
 from mock_server.fixtures import FixtureError, load_seed
-from mock_server.journal import Journal
 from mock_server.models import Seed
 from mock_server.persistence import StateFileError
+from mock_server.redis_state import redact
 from mock_server.reload import ReloadingApp
+
+FACTORY = "mock_server.cli:app_from_env"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--latency", metavar="MS", help="delay every call: 250, or a range like 100-400")
     add("--journal-size", type=int, default=1000, help="calls kept in the journal")
     add("--state-file", type=Path, help="keep the state in this JSON file across restarts")
+    add("--state", metavar="URL", help="share the state through Redis: redis://HOST:PORT/DB")
+    add("--workers", type=int, default=1, help="worker processes (more than 1 needs --state)")
     add("--no-control", dest="control", action="store_false",
         help=f"serve no control API under {CONTROL_PATH}")
     add("--control-token", help="require this Mock-Control-Token header on the control API")
@@ -69,15 +83,19 @@ def config_from(args: argparse.Namespace) -> MockConfig:
                       validate_responses=args.validate_responses,
                       cors_origins=tuple(args.cors_origin), faults=tuple(args.fault),
                       latency=args.latency, journal_size=args.journal_size,
-                      state_file=args.state_file, control=args.control,
+                      state_file=args.state_file, state_url=args.state,
+                      control=args.control,
                       control_token=args.control_token, max_body_bytes=args.max_body_bytes)
 
 
-def banner(url: str, config: MockConfig, seed: Seed) -> str:
+def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str:
     """What a developer needs at start: where it listens and which tokens sign in whom."""
     users = {user.id: user for user in seed.users}
+    processes = f"{workers} worker processes" if workers > 1 else "this process"
+    state = (f"shared in {redact(config.state_url)} (by {processes} and any replica using it)"
+             if config.state_url else "in memory (this process only)")
     lines = [f"Coder notifications mock: {url}{BASE_PATH}  (Swagger UI: {url}{BASE_PATH}/docs/)",
-             f"Fixtures: {config.fixtures.resolve()}"]
+             f"Fixtures: {config.fixtures.resolve()}", f"State: {state}"]
     if config.control:
         lines.append(f"Control API: {url}{CONTROL_PATH}  (reset, faults, journal, outbox)")
     lines.append("Sign in with Coder-Session-Token:")
@@ -92,7 +110,7 @@ def banner(url: str, config: MockConfig, seed: Seed) -> str:
 
 def build(config: MockConfig, *, reload: bool) -> tuple[ASGIApp, Seed]:
     """The app to serve (reloading or not) and the seed it starts from."""
-    journal, faults = Journal(config.journal_size), build_faults(config)
+    journal, faults = build_journal(config), build_faults(config)
     store = build_store(config)
     app = create_app(config, store=store, journal=journal, faults=faults)
     if not reload:
@@ -116,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from(args)
+        _check_workers(args, config)
         app, seed = build(config, reload=args.reload)
     except (FixtureError, StateFileError, FaultError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -126,13 +145,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
-    print(banner(f"http://{_url_host(host)}:{port}", config, seed), flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level,
-                                           access_log=args.access_log, lifespan="on"))
+    print(banner(f"http://{_url_host(host)}:{port}", config, seed, workers=args.workers),
+          flush=True)
+    _quiet_logs()
+    if args.workers > 1:
+        _serve_workers(args, config, sock)
+    else:
+        uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=args.access_log,
+                                      lifespan="on")).run(sockets=[sock])
+    return 0
+
+
+def _check_workers(args: argparse.Namespace, config: MockConfig) -> None:
+    """Several processes are one mock only with a shared state, and without `--reload`."""
+    if args.workers < 1:
+        raise ValueError(f"--workers {args.workers} must be at least 1")
+    if args.workers > 1 and config.state_url is None:
+        raise ValueError(f"--workers {args.workers} needs --state redis://HOST:PORT/DB: each "
+                         "worker would keep its own in-memory state, and calls would see "
+                         "different mocks")
+    if args.workers > 1 and args.reload:
+        raise ValueError("--reload rebuilds one process; it cannot be combined with --workers")
+
+
+def _serve_workers(args: argparse.Namespace, config: MockConfig, sock: socket.socket) -> None:
+    """uvicorn's worker processes on our socket, each building the app from the environment."""
+    os.environ[ENV_VAR] = config.to_env()
+    worker_config = uvicorn.Config(FACTORY, factory=True, workers=args.workers,
+                                   log_level=args.log_level, access_log=args.access_log,
+                                   lifespan="on")
+    if "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn versions
+        supervisor = Multiprocess(worker_config, target=uvicorn.Server(worker_config).run,
+                                  sockets=[sock])
+    else:
+        supervisor = Multiprocess(worker_config, sockets=[sock])
+    supervisor.run()
+
+
+def app_from_env() -> ASGIApp:
+    """The app of one worker process: the configuration the CLI left in CODER_MOCK_CONFIG."""
+    _quiet_logs()
+    return create_app(MockConfig.from_env())
+
+
+def _quiet_logs() -> None:
     logging.getLogger("connexion").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").addFilter(_quiet_deliberate_drops)
-    server.run(sockets=[sock])
-    return 0
 
 
 def _quiet_deliberate_drops(record: logging.LogRecord) -> bool:

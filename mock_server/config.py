@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SPEC_PATH = PACKAGE_DIR / "openapi.yaml"
@@ -16,6 +17,7 @@ DEFAULT_FIXTURES = PACKAGE_DIR / "default_fixtures"
 DISPATCH_METHODS = ("smtp", "webhook")
 ENV_VAR = "CODER_MOCK_CONFIG"
 LOCAL_ORIGINS = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"
+STATE_SCHEMES = ("redis", "rediss", "unix")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +35,7 @@ class MockConfig:
     latency: str | None = None  # "250" or "100-400" ms on every call
     journal_size: int = 1000
     state_file: Path | None = None
+    state_url: str | None = None  # redis://HOST:PORT/DB shares the state; None keeps it in memory
     control: bool = True
     control_token: str | None = None
 
@@ -52,6 +55,18 @@ class MockConfig:
         object.__setattr__(self, "faults", tuple(self.faults))
         if self.state_file is not None:
             object.__setattr__(self, "state_file", Path(self.state_file))
+        self._check_state_url()
+
+    def _check_state_url(self) -> None:
+        """A shared state needs a Redis URL, and cannot also live in this process's state file."""
+        if self.state_url is None:
+            return
+        if urlsplit(self.state_url).scheme not in STATE_SCHEMES:
+            raise ValueError(f"state {self.state_url!r}: expected redis://HOST:PORT/DB "
+                             "(or rediss://, unix://PATH)")
+        if self.state_file is not None:
+            raise ValueError("--state-file and --state redis:// exclude each other: a state file "
+                             "keeps one process's state, Redis shares it; choose one")
 
     def to_env(self) -> str:
         """Serialise for a child process (uvicorn's factory mode); the inverse of `from_env`."""

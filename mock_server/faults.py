@@ -187,15 +187,19 @@ class FaultBook:
             return None
         with self._lock:
             for index, fault in enumerate(self._faults):
-                if not fault.matches(operation_id, caller):
-                    continue
-                if fault.percent < 100 and self._rng() * 100 >= fault.percent:
+                if not self._fires(fault, operation_id, caller):
                     continue
                 if fault.times is not None:
                     left = fault.times - 1
                     self._faults[index:index + 1] = [replace(fault, times=left)] if left else []
                 return fault
         return None
+
+    def _fires(self, fault: Fault, operation_id: str | None, caller: Caller | None) -> bool:
+        """Whether `fault` targets this call and wins its percentage roll (one rng draw)."""
+        if not fault.matches(operation_id, caller):
+            return False
+        return fault.percent >= 100 or self._rng() * 100 < fault.percent
 
 
 class FaultMiddleware:

@@ -29,11 +29,14 @@ class Journal:
 
     def entries(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The last `limit` calls (all when None), oldest first; times rendered only now."""
+        return [{**entry, "time": wire.format_time(datetime.fromtimestamp(entry["time"], UTC))}
+                for entry in self._recent(limit)]
+
+    def _recent(self, limit: int | None) -> list[dict[str, Any]]:
+        """The stored entries behind `entries`, so a shared backend replaces only this."""
         with self._lock:
             entries = list(self._entries)
-        entries = entries[-limit:] if limit else entries
-        return [{**entry, "time": wire.format_time(datetime.fromtimestamp(entry["time"], UTC))}
-                for entry in entries]
+        return entries[-limit:] if limit else entries
 
     def clear(self) -> None:
         """Forget every call."""

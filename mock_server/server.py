@@ -10,7 +10,7 @@ from types import TracebackType
 import uvicorn
 from connexion import ConnexionMiddleware
 
-from mock_server.app import BASE_PATH, build_faults, build_store, create_app
+from mock_server.app import BASE_PATH, build_faults, build_journal, build_store, create_app
 from mock_server.config import MockConfig
 from mock_server.faults import FaultBook
 from mock_server.journal import Journal
@@ -24,7 +24,7 @@ class MockServer:
     def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1") -> None:
         self.config = config or MockConfig()
         self.store: Store = build_store(self.config)
-        self.journal = Journal(self.config.journal_size)
+        self.journal: Journal = build_journal(self.config)
         self.faults: FaultBook = build_faults(self.config)
         self.app: ConnexionMiddleware = create_app(self.config, store=self.store,
                                                    journal=self.journal, faults=self.faults)

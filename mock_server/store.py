@@ -40,6 +40,16 @@ class Store:
         self._load(seed)
 
     def _load(self, seed: Seed) -> None:
+        self._load_catalog(seed)
+        self._settings = seed.settings_json
+        now = self._clock()
+        self._preferences = {
+            user_id: {tid: Preference(tid, disabled, now) for tid, disabled in choices.items()}
+            for user_id, choices in seed.preferences.items()}
+        self._outbox: list[dict[str, Any]] = []
+
+    def _load_catalog(self, seed: Seed) -> None:
+        """What never changes at run time: a shared backend keeps only the rest elsewhere."""
         templates = [t for t in seed.templates if self._template_filter(t)]
         self._seed = seed
         self._users = {user.id: user for user in seed.users}
@@ -49,12 +59,6 @@ class Store:
         self._system = tuple(sorted((t for t in templates if t.kind == "system"),
                                     key=lambda t: t.name.encode()))
         self._system_json = wire.encode_json([t.to_json() for t in self._system])
-        self._settings = seed.settings_json
-        now = self._clock()
-        self._preferences = {
-            user_id: {tid: Preference(tid, disabled, now) for tid, disabled in choices.items()}
-            for user_id, choices in seed.preferences.items()}
-        self._outbox: list[dict[str, Any]] = []
 
     @property
     def seed(self) -> Seed:
@@ -113,9 +117,7 @@ class Store:
     def upsert_preferences(self, user_id: UUID, changes: Mapping[UUID, bool]) -> list[Preference]:
         """Write all changes or none (like one SQL statement) and return every stored preference."""
         with self._lock:
-            for template_id in changes:
-                if template_id not in self._templates:
-                    raise UnknownTemplate(template_id)
+            self._check_templates(changes)
             now = self._clock()
             stored = self._preferences.setdefault(user_id, {})
             for template_id, disabled in changes.items():
@@ -125,17 +127,28 @@ class Store:
             self._changed()
         return result
 
+    def _check_templates(self, changes: Mapping[UUID, bool]) -> None:
+        """Every id must exist before anything is written (all-or-nothing, like one statement)."""
+        for template_id in changes:
+            if template_id not in self._templates:
+                raise UnknownTemplate(template_id)
+
     # Outbox ----------------------------------------------------------------------------------
 
     def enqueue(self, template_id: UUID, user: User, labels: Mapping[str, str]) -> dict[str, Any]:
         """Record a notification the deployment would have dispatched."""
-        message = {"id": str(uuid4()), "template_id": str(template_id),
-                   "user_id": str(user.id), "username": user.username, "labels": dict(labels),
-                   "created_at": wire.format_time(self._clock())}
+        message = self._message(template_id, user, labels)
         with self._lock:
             self._outbox.append(message)
         self._changed()
         return message
+
+    def _message(self, template_id: UUID, user: User,
+                 labels: Mapping[str, str]) -> dict[str, Any]:
+        """One outbox entry, as every backend stores it."""
+        return {"id": str(uuid4()), "template_id": str(template_id), "user_id": str(user.id),
+                "username": user.username, "labels": dict(labels),
+                "created_at": wire.format_time(self._clock())}
 
     def outbox(self) -> list[dict[str, Any]]:
         """Notifications enqueued so far, oldest first."""
@@ -168,10 +181,8 @@ class Store:
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Put back a snapshot; users and templates stay those of the current seed."""
-        preferences = {UUID(uid): {UUID(p["id"]): Preference(UUID(p["id"]), bool(p["disabled"]),
-                                                             datetime.fromisoformat(p["updated_at"]))
-                                   for p in prefs}
-                       for uid, prefs in snapshot.get("preferences", {}).items()}
+        preferences = {uid: {p.template_id: p for p in prefs}
+                       for uid, prefs in parse_preferences(snapshot).items()}
         with self._lock:
             self._settings = str(snapshot.get("settings", ""))
             self._preferences = preferences
@@ -181,3 +192,10 @@ class Store:
     def users(self) -> Iterable[User]:
         """Every user of the seed."""
         return tuple(self._users.values())
+
+
+def parse_preferences(snapshot: Mapping[str, Any]) -> dict[UUID, list[Preference]]:
+    """A snapshot's preferences, checked whole before any backend writes one (KeyError etc.)."""
+    return {UUID(uid): [Preference(UUID(p["id"]), bool(p["disabled"]),
+                                   datetime.fromisoformat(p["updated_at"])) for p in prefs]
+            for uid, prefs in snapshot.get("preferences", {}).items()}
