@@ -30,8 +30,9 @@ spec-lint: install node
 	$(PY) -m openapi_spec_validator openapi.yaml
 	$(REDOCLY) lint --config redocly.yaml openapi.yaml
 
+# Every test, spread over the machine's cores (pytest-xdist); ARGS="tests/test_x.py -n0" for one.
 unit: install browser redis
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto $(ARGS)
 
 # The mock against Prism under wrk, on loopback (about 3 minutes); installs wrk with apt-get if
 # missing. Table on stdout, figures in bench/results/latest.json. Options: ARGS="--rounds 5".
