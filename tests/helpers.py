@@ -1,8 +1,10 @@
-"""Assertions shared by the HTTP tests: Coder's error shape, exactly, and nothing else."""
+"""Shared by the tests: Coder's error shape, asserted exactly, and workers started at once."""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 
 import httpx
 
@@ -43,3 +45,25 @@ def expect_empty(response: httpx.Response, status: int) -> None:
     assert response.status_code == status, response.text
     assert response.content == b""
     assert "content-type" not in response.headers
+
+
+def run_threads(count: int, work: Callable[[int], None]) -> None:
+    """Start `count` workers at once; re-raise the first failure of any of them."""
+    barrier = threading.Barrier(count)
+    failures: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            work(index)
+        except BaseException as exc:  # re-raised in the calling thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not [t for t in threads if t.is_alive()], "a worker hung"
+    if failures:
+        raise failures[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from mock_server.redis_state import RedisFaultBook, RedisJournal, RedisStore
 from mock_server.server import MockServer
 from mock_server.store import Store
 from tests.conftest import MEMBER, OWNER, auth
+from tests.helpers import run_threads
 from tests.redis_server import redis_server
 
 SETTINGS = "/api/v2/notifications/settings"
@@ -136,27 +136,6 @@ def test_command_line_faults_are_added_once_however_many_processes_start(
 
 
 THREADS, ROUNDS = 8, 12
-
-
-def run_threads(count: int, work: Callable[[int], None]) -> None:
-    """Start `count` workers at once; re-raise the first failure of any of them."""
-    barrier = threading.Barrier(count)
-    failures: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # handed to the main thread
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
 
 
 def test_concurrent_writers_on_both_mocks_lose_no_update(pair: tuple[MockServer, ...]) -> None:

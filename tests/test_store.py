@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from mock_server.config import DEFAULT_FIXTURES
 from mock_server.fixtures import load_seed
 from mock_server.models import Seed
 from mock_server.store import Store, UnknownTemplate
+from tests.helpers import run_threads
 
 THREADS = 20  # fewer than the 23 system templates: one each
 ROUNDS = 60
@@ -47,28 +47,6 @@ def yielding_clock() -> datetime:
 
 def system_store(seed: Seed, clock: Callable[[], datetime] = yielding_clock) -> Store:
     return Store(seed, clock=clock, template_filter=lambda t: t.feature != "tasks")
-
-
-def run_threads(count: int, work: Callable[[int], None]) -> None:
-    """Start `count` workers at once; re-raise the first failure of any of them."""
-    barrier = threading.Barrier(count)
-    failures: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # reported to the test below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not [t for t in threads if t.is_alive()], "a worker hung"
-    if failures:
-        raise failures[0]
 
 
 @pytest.mark.usefixtures("contention")
