@@ -24,6 +24,7 @@ from mock_server import errors
 from mock_server.auth import Caller
 
 logger = logging.getLogger(__name__)
+MAX_LATENCY_MS = 60_000  # a minute: longer would only hang the client and the shutdown
 _PREFER_STATUS = re.compile(r"(?:^|[;,\s])(?:status|code)\s*=\s*(\d{3})\b")
 _PREFER_LATENCY = re.compile(r"(?:^|[;,\s])latency\s*=\s*(\d+)(?:\s*-\s*(\d+))?\b")
 _PREFER_DROP = re.compile(r"(?:^|[;,\s])drop\b")
@@ -53,8 +54,10 @@ class Fault:
             raise FaultError(f"status {self.status} must be an error status, 400 to 599")
         if self.status is None and self.latency_ms is None and not self.drop:
             raise FaultError("a fault needs a status, a latency or drop")
-        if self.latency_ms is not None and not 0 <= self.latency_ms[0] <= self.latency_ms[1]:
-            raise FaultError(f"latency {self.latency_ms} must be 0 <= min <= max milliseconds")
+        if self.latency_ms is not None and not (
+                0 <= self.latency_ms[0] <= self.latency_ms[1] <= MAX_LATENCY_MS):
+            raise FaultError(f"latency {list(self.latency_ms)} must be 0 <= min <= max <= "
+                             f"{MAX_LATENCY_MS} milliseconds")
         if self.times is not None and self.times < 1:
             raise FaultError(f"times {self.times} must be at least 1")
         if not 0 < self.percent <= 100:
@@ -68,6 +71,11 @@ class Fault:
             return True
         return caller is not None and self.user.lower() in (caller.user.username.lower(),
                                                             str(caller.user.id))
+
+    @property
+    def decides(self) -> bool:
+        """Whether this fault replaces the answer (a status or a drop), not only delays it."""
+        return self.status is not None or self.drop
 
     def describe(self) -> str:
         """How the journal and the log name this fault: its source and what it does."""
@@ -181,25 +189,35 @@ class FaultBook:
         with self._lock:
             self._faults = []
 
-    def take(self, operation_id: str | None, caller: Caller | None) -> Fault | None:
-        """The first matching fault that fires for this call, counting it down if limited."""
-        if not self._faults:
-            return None
-        with self._lock:
-            for index, fault in enumerate(self._faults):
-                if not self._fires(fault, operation_id, caller):
-                    continue
-                if fault.times is not None:
-                    left = fault.times - 1
-                    self._faults[index:index + 1] = [replace(fault, times=left)] if left else []
-                return fault
-        return None
+    def take(self, operation_id: str | None, caller: Caller | None) -> list[Fault]:
+        """Every fault that fires for this call, oldest first: delays all apply, and the first
+        status or drop decides the answer (later ones are not counted down)."""
+        fired: list[Fault] = []
+        for fault in self.faults() if self._has_faults() else ():
+            if fired and fired[-1].decides and fault.decides:
+                continue
+            if fault.matches(operation_id, caller) and self._wins_roll(fault) and (
+                    fault.times is None or self._count_down(fault)):
+                fired.append(fault)
+        return fired
 
-    def _fires(self, fault: Fault, operation_id: str | None, caller: Caller | None) -> bool:
-        """Whether `fault` targets this call and wins its percentage roll (one rng draw)."""
-        if not fault.matches(operation_id, caller):
-            return False
+    def _has_faults(self) -> bool:
+        """Cheap test first: most calls meet no fault at all."""
+        return bool(self._faults)
+
+    def _wins_roll(self, fault: Fault) -> bool:
+        """A percentage fault fires on that share of calls (one rng draw)."""
         return fault.percent >= 100 or self._rng() * 100 < fault.percent
+
+    def _count_down(self, fault: Fault) -> bool:
+        """Use one of a limited fault's calls; False when another call used the last one."""
+        with self._lock:
+            for index, current in enumerate(self._faults):
+                if current.id == fault.id and current.times:
+                    left = current.times - 1
+                    self._faults[index:index + 1] = [replace(current, times=left)] if left else []
+                    return True
+        return False
 
 
 class FaultMiddleware:
@@ -214,27 +232,31 @@ class FaultMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        fault = _prefer_fault(scope) or self.book.take(_operation_id(scope), _caller(scope))
-        if fault is None:
+        prefer = _prefer_fault(scope)
+        faults = [prefer] if prefer else self.book.take(_operation_id(scope), _caller(scope))
+        if not faults:
             await self.app(scope, receive, send)
             return
         extensions = scope.setdefault("extensions", {})
-        extensions["mock_fault"] = fault.describe()
-        if fault.latency_ms is not None:
-            await asyncio.sleep(random.uniform(*fault.latency_ms) / 1000)
-        if fault.drop:
+        extensions["mock_fault"] = "; ".join(fault.describe() for fault in faults)
+        delay = sum(random.uniform(*f.latency_ms) for f in faults if f.latency_ms is not None)
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        decider = faults[-1]
+        if decider.drop:
             extensions["mock_dropped"] = True
-            logger.info("dropping the connection: %s", fault.describe())
+            logger.info("dropping the connection: %s", decider.describe())
             await _drop(send)
-        elif fault.status is not None:
-            raise injected(fault)
+        elif decider.status is not None:
+            raise injected(decider)
         else:
             await self.app(scope, receive, send)
 
 
 def injected(fault: Fault) -> errors.CoderError:
     """The answer of a fault with a status: its body, or a Coder-shaped one naming the fault."""
-    status = fault.status or 500
+    status = fault.status
+    assert status is not None, "only a fault with a status has an answer"
     if fault.body is not None:
         return errors.CoderError(status, str(fault.body.get("message", "")),
                                  detail=str(fault.body.get("detail", "")))
@@ -252,7 +274,10 @@ async def _drop(send: Send) -> None:
 def _prefer_fault(scope: Scope) -> Fault | None:
     for name, value in scope["headers"]:
         if name.lower() == b"prefer":
-            return parse_prefer(value.decode("latin-1"))
+            try:
+                return parse_prefer(value.decode("latin-1"))
+            except FaultError as exc:
+                raise errors.CoderError(400, "Invalid Prefer header.", detail=str(exc)) from None
     return None
 
 

@@ -21,7 +21,6 @@ from uuid import UUID
 
 import redis
 
-from mock_server.auth import Caller
 from mock_server.faults import Fault, FaultBook
 from mock_server.journal import Journal
 from mock_server.models import Preference, Seed, Template, User
@@ -219,7 +218,7 @@ class RedisFaultBook(FaultBook):
     def __init__(self, client: redis.Redis, *, rng: Callable[[], float] = random.random) -> None:
         super().__init__(rng=rng)
         self._redis = client
-        self._count_down = client.register_script(_COUNT_DOWN)
+        self._count_down_script = client.register_script(_COUNT_DOWN)
 
     def seed(self, faults: Sequence[Fault]) -> None:
         """Add the command line's faults once per shared state, not once per worker or replica."""
@@ -268,17 +267,13 @@ class RedisFaultBook(FaultBook):
         """Deactivate every fault everywhere."""
         self._redis.delete(FAULTS, FAULT_TIMES)
 
-    def take(self, operation_id: str | None, caller: Caller | None) -> Fault | None:
-        """The first matching fault that fires; a limited one only if the shared count allows."""
-        for fault in self._stored():
-            if not self._fires(fault, operation_id, caller):
-                continue
-            if fault.times is None:
-                return fault
-            left = int(self._count_down(keys=[FAULTS, FAULT_TIMES], args=[fault.id]))
-            if left >= 0:
-                return replace(fault, times=left + 1)
-        return None
+    def _has_faults(self) -> bool:
+        """One cheap round trip before reading the faults themselves."""
+        return bool(self._redis.hlen(FAULTS))
+
+    def _count_down(self, fault: Fault) -> bool:
+        """One of the calls a limited fault has left, taken atomically across processes."""
+        return int(self._count_down_script(keys=[FAULTS, FAULT_TIMES], args=[fault.id])) >= 0
 
 
 class RedisJournal(Journal):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -63,74 +64,108 @@ def test_percent_faults_fire_on_that_share_of_calls() -> None:
     draws = iter([0.10, 0.40, 0.24, 0.99])
     book = FaultBook(rng=lambda: next(draws))
     book.add(Fault(status=500, percent=25))
-    assert [book.take("get-notifications-settings", None) is not None
-            for _ in range(4)] == [True, False, True, False]
+    assert [len(book.take("get-notifications-settings", None))
+            for _ in range(4)] == [1, 0, 1, 0]
 
 
 def test_counted_faults_go_away_after_their_last_call() -> None:
     book = FaultBook()
     book.add(Fault(status=500, times=2))
-    assert [book.take("x", None) is not None for _ in range(3)] == [True, True, False]
+    assert [len(book.take("x", None)) for _ in range(3)] == [1, 1, 0]
     assert book.faults() == []
 
 
-@pytest.fixture
-def faulty() -> Iterator[httpx.Client]:
-    """A live mock with faults from its configuration (the --fault/--latency route)."""
-    config = MockConfig(faults=("get-notifications-settings@member=503",
-                                "get-notification-dispatch-methods=drop,times=1"),
-                        latency="60")
-    with MockServer(config) as mock, httpx.Client(base_url=mock.url, timeout=5) as client:
+@asynccontextmanager
+async def client_for(config: MockConfig) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of a mock built from `config`."""
+    transport = httpx.ASGITransport(app=MockServer(config).app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 
-def test_a_user_fault_hits_only_that_user(faulty: httpx.Client) -> None:
-    hit = faulty.get(SETTINGS, headers=auth(MEMBER))
-    assert hit.status_code == 503
-    assert hit.json() == {"message": "Service Unavailable.",
-                          "detail": "Injected by the mock (fault 1: status 503)."}
-    assert faulty.get(SETTINGS, headers=auth(OWNER)).status_code == 200
+@pytest.mark.anyio
+async def test_a_user_fault_hits_only_that_user() -> None:
+    async with client_for(MockConfig(faults=("get-notifications-settings@member=503",))) as client:
+        hit = await client.get(SETTINGS, headers=auth(MEMBER))
+        assert hit.status_code == 503
+        assert hit.json() == {"message": "Service Unavailable.",
+                              "detail": "Injected by the mock (fault 1: status 503)."}
+        assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200
 
 
-def test_a_dropped_connection_gives_the_client_no_answer(faulty: httpx.Client) -> None:
-    with pytest.raises(httpx.RemoteProtocolError):
-        faulty.get(DISPATCH, headers=auth(OWNER))
-    assert faulty.get(DISPATCH, headers=auth(OWNER)).status_code == 200
+@pytest.mark.anyio
+async def test_latency_and_status_faults_both_apply() -> None:
+    async with client_for(MockConfig(latency="150")) as client:
+        added = await client.post("/__mock/faults", json={
+            "operation_id": "get-notifications-settings", "status": 503, "times": 1})
+        assert added.status_code == 201, added.text
+        started = time.perf_counter()
+        hit = await client.get(SETTINGS, headers=auth(OWNER))
+        assert (hit.status_code, time.perf_counter() - started >= 0.15) == (503, True)
+        entry = (await client.get("/__mock/journal", params={"limit": 1})).json()[0]
+        assert entry["fault"] == "fault 1: latency 150 ms; fault 2: status 503"
+        assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200
 
 
-def test_global_latency_delays_every_call(faulty: httpx.Client) -> None:
-    started = time.perf_counter()
-    assert faulty.get(DISPATCH, headers={**auth(OWNER), "Prefer": "status=418"}).status_code \
-        == 418
-    assert time.perf_counter() - started < 0.06, "a Prefer fault replaces the configured ones"
-    started = time.perf_counter()
-    faulty.get(SETTINGS, headers=auth(OWNER))
-    assert time.perf_counter() - started >= 0.06
+@pytest.mark.anyio
+async def test_a_prefer_fault_replaces_the_configured_ones() -> None:
+    async with client_for(MockConfig(latency="400")) as client:
+        started = time.perf_counter()
+        hit = await client.get(DISPATCH, headers={**auth(OWNER), "Prefer": "status=418"})
+        assert hit.status_code == 418
+        assert time.perf_counter() - started < 0.3, "the configured latency still applied"
+        started = time.perf_counter()
+        assert (await client.get(DISPATCH, headers=auth(OWNER))).status_code == 200
+        assert time.perf_counter() - started >= 0.4
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(("prefer", "status"), [("status=500", 500), ("code=429", 429),
                                                 ("status=503, latency=20", 503)])
-def test_prefer_header_faults_one_call(live_mock: MockServer, prefer: str, status: int) -> None:
-    with httpx.Client(base_url=live_mock.url, timeout=5) as client:
-        hit = client.get(SETTINGS, headers={**auth(OWNER), "Prefer": prefer})
-        assert hit.status_code == status
-        assert hit.headers["content-type"] == "application/json; charset=utf-8"
-        assert client.get(SETTINGS, headers=auth(OWNER)).status_code == 200
-        journal = client.get("/__mock/journal", params={"limit": 2}).json()
-        assert journal[0]["fault"].startswith("Prefer header: status")
+async def test_prefer_header_faults_one_call(client: httpx.AsyncClient, prefer: str,
+                                            status: int) -> None:
+    hit = await client.get(SETTINGS, headers={**auth(OWNER), "Prefer": prefer})
+    assert hit.status_code == status
+    assert hit.headers["content-type"] == "application/json; charset=utf-8"
+    assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200
+    journal = (await client.get("/__mock/journal", params={"limit": 2})).json()
+    assert journal[0]["fault"].startswith("Prefer header: status")
 
 
-def test_a_prefer_drop_is_journaled_without_a_status(live_mock: MockServer) -> None:
-    with httpx.Client(base_url=live_mock.url, timeout=5) as client:
+@pytest.mark.anyio
+@pytest.mark.parametrize(("prefer", "detail"), [
+    ("status=200", "status 200 must be an error status"),
+    ("status=999", "status 999 must be an error status"),
+    ("latency=500-100", "latency [500, 100] must be 0 <= min <= max"),
+    ("latency=" + "9" * 300, "must be 0 <= min <= max <= 60000 milliseconds"),
+])
+async def test_a_bad_prefer_header_is_a_400(client: httpx.AsyncClient, prefer: str,
+                                            detail: str) -> None:
+    hit = await client.get(SETTINGS, headers={**auth(OWNER), "Prefer": prefer})
+    assert hit.status_code == 400
+    assert hit.json()["message"] == "Invalid Prefer header."
+    assert detail in hit.json()["detail"]
+
+
+@pytest.mark.anyio
+async def test_faults_never_touch_the_control_api(client: httpx.AsyncClient) -> None:
+    added = await client.post("/__mock/faults", json={"operation_id": "*", "status": 500})
+    assert added.status_code == 201, added.text
+    assert (await client.get("/__mock/faults")).status_code == 200
+    assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 500
+    assert (await client.delete("/__mock/faults")).status_code == 204
+    assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200
+
+
+@pytest.mark.parametrize("how", ["fault", "prefer"])
+def test_a_dropped_connection_gives_the_client_no_answer(how: str) -> None:
+    config = MockConfig(faults=("get-notification-dispatch-methods=drop,times=1",)
+                        if how == "fault" else ())
+    headers = {**auth(OWNER), **({"Prefer": "drop"} if how == "prefer" else {})}
+    with MockServer(config) as mock, httpx.Client(base_url=mock.url, timeout=5) as client:
         with pytest.raises(httpx.RemoteProtocolError):
-            client.get(SETTINGS, headers={**auth(OWNER), "Prefer": "drop"})
+            client.get(DISPATCH, headers=headers)
         entry = client.get("/__mock/journal", params={"limit": 2}).json()[0]
-        assert (entry["status"], entry["fault"]) == (None, "Prefer header: drop")
-
-
-def test_faults_never_touch_the_control_api(live_mock: MockServer) -> None:
-    with httpx.Client(base_url=live_mock.url, timeout=5) as client:
-        client.post("/__mock/faults", json={"operation_id": "*", "drop": True})
-        assert client.get("/__mock/faults").status_code == 200
-        assert client.delete("/__mock/faults").status_code == 204
-        assert client.get(SETTINGS, headers=auth(OWNER)).status_code == 200
+        assert entry["status"] is None
+        assert entry["fault"] == ("fault 1: drop" if how == "fault" else "Prefer header: drop")
+        assert client.get(DISPATCH, headers=auth(OWNER)).status_code == 200
