@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -48,12 +49,8 @@ class Call:
         return self.scope["path_params"][name]
 
     def query(self, name: str) -> str | None:
-        """A query parameter (validated against the spec), or None."""
-        for key, _, value in (pair.partition("=") for pair in
-                              self.scope.get("query_string", b"").decode("latin-1").split("&")):
-            if key == name:
-                return value
-        return None
+        """A query parameter (validated against the spec), decoded, or None."""
+        return QueryParams(self.scope.get("query_string", b"")).get(name)
 
 
 Handler = Callable[[Call], Awaitable[Response]]

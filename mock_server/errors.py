@@ -109,10 +109,15 @@ async def handle_coder_error(_request: ConnexionRequest, exc: Exception) -> Conn
 
 
 async def handle_problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Connexion's own problems (validation, media type) in Coder's shape, not problem+json."""
+    """Connexion's own problems (parameters, media type) in Coder's shape, not problem+json.
+
+    Bodies are checked by the mock's own validator, so a 400 from connexion is a parameter's.
+    """
     assert isinstance(exc, ProblemException)
-    message = INVALID_JSON if exc.status == 400 else (exc.title or "Request failed.")
-    return CoderError(exc.status, message, detail=str(exc.detail or "")).response()
+    message = "Invalid request parameter." if exc.status == 400 else (
+        f"{exc.title or 'Request failed'}.")
+    detail = str(exc.detail or "").strip().splitlines()
+    return CoderError(exc.status, message, detail=detail[0] if detail else "").response()
 
 
 async def handle_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

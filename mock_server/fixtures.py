@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -108,7 +108,11 @@ def _read(directory: Path, name: str, *, optional: bool = False) -> dict[str, An
         document = read_yaml(path) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise FixtureError(f"{path}: not valid YAML: {exc}") from None
-    document = json.loads(json.dumps(document, default=_yaml_scalar))
+    try:
+        document = json.loads(json.dumps(document, default=_yaml_scalar))
+    except TypeError as exc:
+        raise FixtureError(f"{path}: {exc}; use plain strings, numbers, booleans, lists and "
+                           "mappings") from None
     validator = jsonschema.Draft7Validator(_SCHEMAS[name],
                                            format_checker=jsonschema.FormatChecker())
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
@@ -119,9 +123,11 @@ def _read(directory: Path, name: str, *, optional: bool = False) -> dict[str, An
 
 
 def _yaml_scalar(value: object) -> str:
-    """YAML turns unquoted timestamps into datetimes; keep them as the RFC 3339 text they were."""
+    """YAML turns unquoted dates and times into objects; keep them as RFC 3339 text."""
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
     raise TypeError(f"unsupported YAML value {value!r}")
 
 

@@ -24,7 +24,7 @@ import redis
 from mock_server.faults import Fault, FaultBook
 from mock_server.journal import Journal
 from mock_server.models import Preference, Seed, Template, User
-from mock_server.store import Clock, Store, parse_preferences, utc_now
+from mock_server.store import Clock, Store, parse_preferences, parse_settings, utc_now
 
 PREFIX = "coder-mock:"
 SETTINGS = PREFIX + "settings"  # string: the settings JSON
@@ -195,7 +195,7 @@ class RedisStore(Store):
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         """Check the whole snapshot, then replace the shared state in one transaction."""
         preferences = parse_preferences(snapshot)
-        settings = str(snapshot.get("settings", ""))
+        settings = parse_settings(snapshot)
         outbox = [json.dumps(message) for message in snapshot.get("outbox", [])]
         with self._redis.pipeline() as pipe:
             pipe.set(SETTINGS, settings).delete(PREFERENCES, OUTBOX).set(SEEDED, 1)

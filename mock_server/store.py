@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -183,8 +184,9 @@ class Store:
         """Put back a snapshot; users and templates stay those of the current seed."""
         preferences = {uid: {p.template_id: p for p in prefs}
                        for uid, prefs in parse_preferences(snapshot).items()}
+        settings = parse_settings(snapshot)
         with self._lock:
-            self._settings = str(snapshot.get("settings", ""))
+            self._settings = settings
             self._preferences = preferences
             self._outbox = list(snapshot.get("outbox", []))
         self._changed()
@@ -192,6 +194,22 @@ class Store:
     def users(self) -> Iterable[User]:
         """Every user of the seed."""
         return tuple(self._users.values())
+
+
+def parse_settings(snapshot: Mapping[str, Any]) -> str:
+    """A snapshot's settings text: "" (never stored) or the canonical JSON Coder stores."""
+    text = snapshot.get("settings", "")
+    if text == "":
+        return ""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"settings {text!r} is not JSON; expected \"\" or "
+                         '\'{"notifier_paused":true}\'') from None
+    if not isinstance(value, dict) or set(value) != {"notifier_paused"} or not isinstance(
+            value["notifier_paused"], bool):
+        raise ValueError(f"settings {text!r} must be {{\"notifier_paused\": true or false}}")
+    return json.dumps(value, separators=(",", ":"))
 
 
 def parse_preferences(snapshot: Mapping[str, Any]) -> dict[UUID, list[Preference]]:

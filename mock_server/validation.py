@@ -127,13 +127,13 @@ class CachedParameterValidator(ParameterValidator):
     @staticmethod
     def validate_parameter(parameter_type: str, value: Any, param: dict[str, Any],
                            param_name: str | None = None) -> str | None:
-        """Same answers as connexion's: an error text, or None when the value is fine."""
+        """Connexion's checks: an error text (one line, naming the parameter), or None."""
         if value is None or (is_nullable(param) and is_null(value)):
             return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
         try:
             _compiled(_Identity(param.get("schema", param)), parameter=True).validate(value)
         except ValidationError as exc:
-            return str(exc)
+            return f"{parameter_type} parameter '{param['name']}': {exc.message}"
         return None
 
 

@@ -83,12 +83,35 @@ async def test_state_round_trips(client: httpx.AsyncClient) -> None:
     {"preferences": {"not-a-uuid": []}},
     {"preferences": {"5f8b8d7e-7d1a-4b0e-9d35-0c9b2a1f3e11": [{"id": TEMPLATE}]}},
     {"settings": 3},
+    {"settings": "garbage"},
+    {"settings": '{"notifier_paused":"yes"}'},
+    {"settings": '{"notifier_paused":true,"other":1}'},
     {"unknown": True},
-], ids=["bad-user-id", "incomplete-preference", "settings-not-text", "unknown-field"])
+], ids=["bad-user-id", "incomplete-preference", "settings-not-text", "settings-not-json",
+        "settings-wrong-type", "settings-extra-field", "unknown-field"])
 async def test_a_bad_state_is_refused(client: httpx.AsyncClient, state: dict) -> None:
+    before = (await client.get("/__mock/state")).json()
     response = await client.put("/__mock/state", json=state)
     assert response.status_code == 400
     assert response.json()["message"]
+    assert (await client.get("/__mock/state")).json() == before
+    settings = await client.get("/api/v2/notifications/settings", headers=auth(OWNER))
+    assert settings.status_code == 200
+
+
+@pytest.mark.parametrize(("query", "status", "count"), [
+    ("limit=2", 200, 2), ("limit=%32", 200, 2), ("limit=0", 400, 0), ("limit=x", 400, 0)])
+async def test_the_journal_limit_is_read_as_a_query_parameter(
+        client: httpx.AsyncClient, query: str, status: int, count: int) -> None:
+    for _ in range(3):
+        await client.get("/__mock/health")
+    response = await client.get(f"/__mock/journal?{query}")
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert len(response.json()) == count
+    else:
+        assert response.json()["message"] == "Invalid request parameter."
+        assert "limit" in response.json()["detail"]
 
 
 async def test_the_outbox_shows_and_forgets_test_notifications(client: httpx.AsyncClient) -> None:

@@ -216,3 +216,19 @@ def test_mock_server_hands_out_working_tokens() -> None:
     assert mock.token(owner=False) == MEMBER
     with pytest.raises(RuntimeError, match="not started"):
         _ = mock.url
+
+
+def test_an_unquoted_yaml_date_is_a_date_at_midnight(fixture_dir: Path) -> None:
+    users = fixture_dir / "users.yaml"
+    users.write_text(users.read_text().replace('created_at: "2025-01-15T08:00:00Z"',
+                                               "created_at: 2025-01-15"))
+    admin = load_seed(fixture_dir).users[0]
+    assert admin.created_at.isoformat() == "2025-01-15T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("value", ["!!set {a: null}", "!!binary aGVsbG8="])
+def test_a_yaml_value_json_cannot_hold_is_a_fixture_error(fixture_dir: Path, value: str) -> None:
+    users = fixture_dir / "users.yaml"
+    users.write_text(users.read_text().replace("name: Ada Admin", f"name: {value}"))
+    with pytest.raises(FixtureError, match="users.yaml: .* use plain strings"):
+        load_seed(fixture_dir)
