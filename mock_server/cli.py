@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import ipaddress
 import logging
 import os
 import socket
@@ -135,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from(args)
         _check_workers(args, config)
+        _check_exposure(args.host, config)
         app, seed = build(config, reload=args.reload)
     except (FixtureError, StateFileError, FaultError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -154,6 +156,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=args.access_log,
                                       lifespan="on")).run(sockets=[sock])
     return 0
+
+
+def _check_exposure(host: str, config: MockConfig) -> None:
+    """Off loopback, the control API (every token, reset, faults) must not be open to all."""
+    if config.control and not config.control_token and not _is_loopback(host):
+        raise ValueError(f"--host {host} would let anyone who can reach it read every token, "
+                         "reset the state and inject faults through the control API: add "
+                         "--control-token SECRET, or --no-control")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _check_workers(args: argparse.Namespace, config: MockConfig) -> None:

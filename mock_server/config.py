@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -67,6 +68,12 @@ class MockConfig:
         if self.state_file is not None:
             raise ValueError("--state-file and --state redis:// exclude each other: a state file "
                              "keeps one process's state, Redis shares it; choose one")
+
+    def origin_allowed(self, origin: str) -> bool:
+        """The CORS policy as a test: the listed origins, or any local one by default."""
+        if self.cors_origins:
+            return origin in self.cors_origins or "*" in self.cors_origins
+        return re.fullmatch(LOCAL_ORIGINS, origin) is not None
 
     def to_env(self) -> str:
         """Serialise for a child process (uvicorn's factory mode); the inverse of `from_env`."""

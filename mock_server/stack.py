@@ -28,7 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import errors
-from mock_server.auth import AuthMiddleware, ControlTokenMiddleware
+from mock_server.auth import AuthMiddleware, ControlGuardMiddleware
 from mock_server.config import LOCAL_ORIGINS, MockConfig
 from mock_server.faults import FaultBook, FaultMiddleware
 from mock_server.journal import Journal, JournalMiddleware
@@ -68,10 +68,10 @@ def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: F
         LeanRequestValidationMiddleware,
         LifespanMiddleware,
     ]
-    if config.control_token:
+    if config.control:
         stack.insert(stack.index(DocsMiddleware),
-                     partial(ControlTokenMiddleware, prefix=control_path,
-                             token=config.control_token))
+                     partial(ControlGuardMiddleware, prefix=control_path,
+                             token=config.control_token, origin_allowed=config.origin_allowed))
     if config.validate_responses:
         stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
     return stack

@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mock_server.cli import _check_exposure, build_parser, config_from
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
 from tests.conftest import MEMBER, OWNER, auth
@@ -204,3 +205,34 @@ async def test_a_control_token_guards_the_control_api(headers: dict, status: int
         response = await client.get("/__mock/faults", headers=headers)
         assert response.status_code == status
         assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200
+
+
+@pytest.mark.parametrize(("origin", "status"), [
+    ("http://evil.example", 403), ("http://localhost.evil.example", 403),
+    ("http://localhost:5173", 204), (None, 204)])
+async def test_pages_from_other_origins_cannot_drive_the_control_api(
+        client: httpx.AsyncClient, origin: str | None, status: int) -> None:
+    await client.put(SETTINGS, json={"notifier_paused": True}, headers=auth(OWNER))
+    headers = {"Origin": origin} if origin else {}
+    response = await client.post("/__mock/reset", headers=headers)
+    assert response.status_code == status, response.text
+    paused = (await client.get(SETTINGS, headers=auth(OWNER))).json()["notifier_paused"]
+    assert paused is (status == 403), "a refused reset must change nothing"
+
+
+@pytest.mark.parametrize(("args", "starts"), [
+    (["--host", "0.0.0.0"], False),
+    (["--host", "::"], False),
+    (["--host", "0.0.0.0", "--no-control"], True),
+    (["--host", "0.0.0.0", "--control-token", "s3cret"], True),
+    (["--host", "127.0.0.1"], True),
+    (["--host", "localhost"], True),
+])
+def test_off_loopback_the_control_api_needs_a_token_or_nothing(args: list[str],
+                                                               starts: bool) -> None:
+    parsed = build_parser().parse_args(args)
+    if starts:
+        _check_exposure(parsed.host, config_from(parsed))
+    else:
+        with pytest.raises(ValueError, match="add --control-token SECRET, or --no-control"):
+            _check_exposure(parsed.host, config_from(parsed))

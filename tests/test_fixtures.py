@@ -230,5 +230,5 @@ def test_an_unquoted_yaml_date_is_a_date_at_midnight(fixture_dir: Path) -> None:
 def test_a_yaml_value_json_cannot_hold_is_a_fixture_error(fixture_dir: Path, value: str) -> None:
     users = fixture_dir / "users.yaml"
     users.write_text(users.read_text().replace("name: Ada Admin", f"name: {value}"))
-    with pytest.raises(FixtureError, match="users.yaml: .* use plain strings"):
+    with pytest.raises(FixtureError, match=r"users\.yaml: .* use plain strings"):
         load_seed(fixture_dir)
