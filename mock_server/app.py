@@ -54,7 +54,7 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
     if config.control:
         specs[CONTROL_PATH] = read_yaml(CONTROL_SPEC_PATH)
         handlers |= _control_operations(ControlHandlers(
-            store, journal, faults, fixtures=config.fixtures, operation_ids=_operation_ids(spec)))
+            store, journal, faults, operation_ids=_operation_ids(spec)))
     stack = middlewares(config, store=store, journal=journal, faults=faults,
                         api_path=BASE_PATH, control_path=CONTROL_PATH)
     app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__, middlewares=stack)

@@ -91,7 +91,6 @@ def config_from(args: argparse.Namespace) -> MockConfig:
 
 def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str:
     """What a developer needs at start: where it listens and which tokens sign in whom."""
-    users = {user.id: user for user in seed.users}
     processes = f"{workers} worker processes" if workers > 1 else "this process"
     state = (f"shared in {redact(config.state_url)} (by {processes} and any replica using it)"
              if config.state_url else "in memory (this process only)")
@@ -100,8 +99,7 @@ def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str
     if config.control:
         lines.append(f"Control API: {url}{CONTROL_PATH}  (reset, faults, journal, outbox)")
     lines.append("Sign in with Coder-Session-Token:")
-    for key in seed.keys:
-        user = users[key.user_id]
+    for user, key in seed.accounts():
         role = "owner" if user.is_owner else "member"
         note = "" if user.is_active else f" ({user.status})"
         note += f" (expired {key.expires_at:%Y-%m-%d})" if key.expires_at else ""
@@ -120,8 +118,15 @@ def build(config: MockConfig, *, reload: bool) -> tuple[ASGIApp, Seed]:
     fixtures = config.fixtures.resolve()
 
     def rebuild(changed: Sequence[Path]) -> ASGIApp:
-        """A new app on the same state; new fixtures replace the state once all of it loads."""
-        seed = load_seed(config.fixtures) if any(fixtures in p.parents for p in changed) else None
+        """A new app on the same state; new fixtures replace the state once all of it loads.
+
+        Only edits to the fixture set in use count: after PUT /__mock/fixtures loaded another
+        set, the one named on the command line no longer replaces it.
+        """
+        in_use = store.seed.source
+        edited = in_use is not None and in_use == fixtures and any(
+            fixtures in path.parents for path in changed)
+        seed = load_seed(fixtures) if edited else None
         rebuilt = create_app(config, store=store, journal=journal, faults=faults)
         if seed is not None:
             store.reset(seed)

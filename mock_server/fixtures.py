@@ -93,7 +93,7 @@ def load_seed(directory: Path) -> Seed:
                     list(zip(token_places, [k.id for k in keys], strict=True)))
     _require_unique(directory / "templates.yaml", "id",
                     [(f"templates/{i}/id", str(t.id)) for i, t in enumerate(templates)])
-    return Seed(users=users, keys=keys, templates=templates,
+    return Seed(users=users, keys=keys, templates=templates, source=directory.resolve(),
                 settings_json=_settings_json(state_doc),
                 preferences=_preferences(directory, state_doc, users, templates))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -121,3 +122,9 @@ class Seed:
     templates: tuple[Template, ...]
     settings_json: str = ""
     preferences: dict[UUID, dict[UUID, bool]] = field(default_factory=dict)
+    source: Path | None = None  # the directory it was read from
+
+    def accounts(self) -> list[tuple[User, ApiKey]]:
+        """Every key with the user it signs in, in fixture order (banners, control API, tests)."""
+        users = {user.id: user for user in self.users}
+        return [(users[key.user_id], key) for key in self.keys]

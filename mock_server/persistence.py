@@ -7,6 +7,7 @@ writes; a process killed at any moment leaves either the old file or the new one
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -92,6 +93,7 @@ class StateFile:
         store.subscribe(self._changed)
         if not self._thread.is_alive():
             self._thread.start()
+            atexit.register(self.flush)  # the writer is a daemon: let it finish the last change
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every change so far is on disk (tests and shutdown use it)."""

@@ -47,9 +47,7 @@ class MockServer:
 
     def token(self, *, owner: bool) -> str:
         """A working token of an active owner or member of the fixture set."""
-        users = {user.id: user for user in self.store.seed.users}
-        for key in self.store.seed.keys:
-            user = users[key.user_id]
+        for user, key in self.store.seed.accounts():
             if user.is_active and user.is_owner == owner and key.expires_at is None:
                 return key.token
         role = "owner" if owner else "member"

@@ -47,6 +47,8 @@ async def test_fixtures_lists_every_user_with_role_and_tokens(client: httpx.Asyn
 async def test_another_fixture_set_replaces_users_and_state(client: httpx.AsyncClient) -> None:
     response = await client.put("/__mock/fixtures", json={"path": str(OTHER_FIXTURES)})
     assert response.status_code == 200
+    assert response.json()["path"] == str(OTHER_FIXTURES.resolve())
+    assert (await client.get("/__mock/fixtures")).json() == response.json()
     root = next(u for u in response.json()["users"] if u["username"] == "root")
     assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 401
     settings = await client.get(SETTINGS, headers=auth(root["tokens"][0]))

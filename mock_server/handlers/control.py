@@ -22,11 +22,10 @@ class ControlHandlers:
     """What a UI developer does to the mock between (or during) test runs."""
 
     def __init__(self, store: Store, journal: Journal, faults: FaultBook, *,
-                 fixtures: Path, operation_ids: Collection[str]) -> None:
+                 operation_ids: Collection[str]) -> None:
         self.store = store
         self.journal = journal
         self.book = faults
-        self.fixtures_path = fixtures
         self.operation_ids = frozenset(operation_ids)
 
     async def health(self, _call: Call) -> Response:
@@ -40,7 +39,7 @@ class ControlHandlers:
 
     async def fixtures(self, _call: Call) -> Response:
         """The fixture set in use and every token, so tests need not hard-code them."""
-        return json_response(_describe(self.fixtures_path, self.store.seed))
+        return json_response(_describe(self.store.seed))
 
     async def load_fixtures(self, call: Call) -> Response:
         """Switch to another fixture set; a broken one changes nothing."""
@@ -50,8 +49,7 @@ class ControlHandlers:
         except FixtureError as exc:
             raise errors.CoderError(400, "Cannot load the fixture set.", detail=str(exc)) from None
         self.store.reset(seed)
-        self.fixtures_path = path
-        return json_response(_describe(path, seed))
+        return json_response(_describe(seed))
 
     async def state(self, _call: Call) -> Response:
         """Everything that changes at run time, to save and restore later."""
@@ -116,10 +114,12 @@ class ControlHandlers:
         return no_content()
 
 
-def _describe(path: Path, seed: Seed) -> dict[str, Any]:
-    users = {user.id: user for user in seed.users}
-    return {"path": str(path.resolve()), "users": [
-        {"id": str(user.id), "username": user.username,
-         "role": "owner" if user.is_owner else "member", "status": user.status,
-         "tokens": [key.token for key in seed.keys if key.user_id == user.id]}
-        for user in users.values()]}
+def _describe(seed: Seed) -> dict[str, Any]:
+    users: dict[str, dict[str, Any]] = {}
+    for user in seed.users:
+        users[str(user.id)] = {"id": str(user.id), "username": user.username,
+                               "role": "owner" if user.is_owner else "member",
+                               "status": user.status, "tokens": []}
+    for user, key in seed.accounts():
+        users[str(user.id)]["tokens"].append(key.token)
+    return {"path": str(seed.source or ""), "users": list(users.values())}
