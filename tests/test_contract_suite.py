@@ -59,7 +59,8 @@ def test_the_intact_mock_passes_in_process() -> None:
 def test_a_broken_mock_fails_the_suite(mutant: Mutant) -> None:
     mock = MockServer()
     app = mutant.build(mock)
-    assert run(in_process(mock, app), **FAST) != 0, f"the suite passed a mock with: {mutant.name}"
+    # 1 (TESTS_FAILED), not merely non-zero: a crash or a usage error must not count as caught
+    assert run(in_process(mock, app), **FAST) == pytest.ExitCode.TESTS_FAILED, mutant.name
 
 
 @pytest.mark.parametrize("config", VARIANTS.values(), ids=VARIANTS.keys())

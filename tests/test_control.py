@@ -26,9 +26,11 @@ async def test_health_answers_ok(client: httpx.AsyncClient) -> None:
 
 
 async def test_reset_puts_the_fixture_state_back(client: httpx.AsyncClient) -> None:
-    await client.put(SETTINGS, json={"notifier_paused": True}, headers=auth(OWNER))
-    await client.put(PREFS, json={"template_disabled_map": {TEMPLATE: True}}, headers=auth(OWNER))
-    await client.post("/api/v2/notifications/test", headers=auth(OWNER))
+    changes = [await client.put(SETTINGS, json={"notifier_paused": True}, headers=auth(OWNER)),
+               await client.put(PREFS, json={"template_disabled_map": {TEMPLATE: True}},
+                                headers=auth(OWNER)),
+               await client.post("/api/v2/notifications/test", headers=auth(OWNER))]
+    assert [response.status_code for response in changes] == [200, 200, 204]
     assert (await client.post("/__mock/reset")).status_code == 204
     assert (await client.get(SETTINGS, headers=auth(OWNER))).json() == {"notifier_paused": False}
     assert (await client.get(PREFS, headers=auth(OWNER))).json() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from mock_server.server import MockServer
 from mock_server.stack import RememberingRoutingMiddleware
 from tests.conftest import OWNER, auth
 
@@ -35,10 +36,13 @@ async def test_validation_still_runs_on_remembered_routes(client: httpx.AsyncCli
     assert bad.status_code == 400
 
 
-async def test_the_memory_is_bounded(client: httpx.AsyncClient,
+async def test_the_memory_is_bounded(client: httpx.AsyncClient, mock: MockServer,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RememberingRoutingMiddleware, "MAX_REMEMBERED", 2)
     names = ["admin", "member", "bob", "admin", "member", "bob"]
     for name in names:
         response = await client.get(f"/api/v2/users/{name}", headers=auth(OWNER))
         assert response.json()["username"] == name
+    routing = next(layer for layer in mock.app.middleware_stack
+                   if isinstance(layer, RememberingRoutingMiddleware))
+    assert 0 < len(routing._remembered) <= 2
