@@ -160,8 +160,8 @@ def _raise_on_term(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through `finally`, which kills the servers
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Install what is missing, start both servers, verify, measure, report; always clean up."""
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Options, checked, and signals set to unwind (so `finally` kills the servers)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if min(args.rounds, args.duration, args.connections, args.threads) < 1 or args.warmup < 0:
@@ -171,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
     signal.signal(signal.SIGTERM, _raise_on_term)
     signal.signal(signal.SIGHUP, _raise_on_term)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Install what is missing, start both servers, verify, measure, report; always clean up."""
+    args = parse_args(argv)
     loadgen.ensure_wrk()
     load_start = os.getloadavg()[0]
     if load_start > 0.5:
