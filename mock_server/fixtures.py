@@ -13,6 +13,7 @@ import jsonschema
 import yaml
 
 from mock_server.models import ApiKey, Seed, Template, User
+from mock_server.store import settings_text
 
 _UUID = {"type": "string", "format": "uuid"}
 _TIME = {"type": "string", "format": "date-time"}
@@ -164,8 +165,7 @@ def _settings_json(state: Mapping[str, Any]) -> str:
     """The stored settings text exactly as Coder stores it (canonical JSON), or "" for none."""
     if "settings" not in state:
         return ""
-    return json.dumps({"notifier_paused": state["settings"].get("notifier_paused", False)},
-                      separators=(",", ":"))
+    return settings_text(state["settings"].get("notifier_paused", False))
 
 
 def _preferences(directory: Path, state: Mapping[str, Any], users: tuple[User, ...],

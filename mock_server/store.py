@@ -196,6 +196,11 @@ class Store:
         return tuple(self._users.values())
 
 
+def settings_text(paused: bool) -> str:
+    """The settings as Coder stores them: json.Marshal of the struct, compared byte for byte."""
+    return json.dumps({"notifier_paused": paused}, separators=(",", ":"))
+
+
 def parse_settings(snapshot: Mapping[str, Any]) -> str:
     """A snapshot's settings text: "" (never stored) or the canonical JSON Coder stores."""
     text = snapshot.get("settings", "")
@@ -209,7 +214,7 @@ def parse_settings(snapshot: Mapping[str, Any]) -> str:
     if not isinstance(value, dict) or set(value) != {"notifier_paused"} or not isinstance(
             value["notifier_paused"], bool):
         raise ValueError(f"settings {text!r} must be {{\"notifier_paused\": true or false}}")
-    return json.dumps(value, separators=(",", ":"))
+    return settings_text(value["notifier_paused"])
 
 
 def parse_preferences(snapshot: Mapping[str, Any]) -> dict[UUID, list[Preference]]:

@@ -11,7 +11,7 @@ from mock_server import errors
 from mock_server.config import DISPATCH_METHODS, MockConfig
 from mock_server.dispatch import Call
 from mock_server.responses import encoded_response, json_response, no_content
-from mock_server.store import Store
+from mock_server.store import Store, settings_text
 
 TROUBLESHOOTING_TEMPLATE = UUID("c425f63e-716a-4bf4-ae24-78348f706c3f")
 
@@ -34,14 +34,14 @@ class NotificationHandlers:
 
     async def put_settings(self, call: Call) -> Response:
         """Compare first (304 even for members), then require an owner, then store and echo."""
-        value = {"notifier_paused": bool(call.body.get("notifier_paused"))}
-        canonical = json.dumps(value, separators=(",", ":"))
+        paused = bool(call.body.get("notifier_paused"))
+        canonical = settings_text(paused)
         if canonical == self.store.settings_json():
             return no_content(304)
         if not call.caller.user.is_owner:
             raise errors.forbidden()
         self.store.put_settings_json(canonical)
-        return json_response(value)
+        return json_response({"notifier_paused": paused})
 
     async def system_templates(self, _call: Call) -> Response:
         """Every system template, sorted by name."""
