@@ -142,6 +142,10 @@ class Api:
         """GET /users/{user}/notifications/preferences."""
         return self.call("get-user-notification-preferences", user=user)
 
+    def stored_preferences(self, user: str = "me") -> dict[str, bool]:
+        """A user's preferences as this caller reads them back (200 required)."""
+        return preference_map(self.preferences(user).expect_status(200))
+
     def put_preferences(self, user: str, choices: Mapping[str, bool], *,
                         validate: bool = True) -> Exchange:
         """PUT /users/{user}/notifications/preferences."""

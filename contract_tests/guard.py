@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from contract_tests.client import Api, preference_map
+from contract_tests.client import Api
 from contract_tests.facts import Facts, Identity
 
 NEW_PREFERENCES = 3  # a real server keeps every preference the suite stores, so store few
@@ -42,7 +42,7 @@ class StateGuard:
     def record(self) -> Snapshot:
         """Read the state the run must leave behind."""
         paused = self.owner.settings().expect_status(200).json()["notifier_paused"]
-        preferences = {user.id: preference_map(self.owner.preferences(user.id).expect_status(200))
+        preferences = {user.id: self.owner.stored_preferences(user.id)
                        for user in self.users}
         self.before = Snapshot(paused=paused, preferences=preferences)
         return self.before
@@ -71,7 +71,7 @@ class StateGuard:
     def _restore_preferences(self, user: Identity) -> list[str]:
         assert self.before is not None
         before = self.before.preferences.get(user.id, {})
-        now = preference_map(self.owner.preferences(user.id).expect_status(200))
+        now = self.owner.stored_preferences(user.id)
         changes = {tid: before.get(tid, self.facts.default_disabled(tid))
                    for tid, disabled in now.items()
                    if disabled != before.get(tid, self.facts.default_disabled(tid))}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract_tests.client import Api, preference_map
+from contract_tests.client import Api
 from contract_tests.facts import Facts
 
 
@@ -21,7 +21,7 @@ def test_usernames_match_case_insensitively(owner: Api, facts: Facts) -> None:
 
 
 def test_preferences_read_the_same_through_every_reference(owner: Api, facts: Facts) -> None:
-    maps = [preference_map(owner.preferences(ref).expect_status(200)) for ref in facts.owner.refs]
+    maps = [owner.stored_preferences(ref) for ref in facts.owner.refs]
     assert maps[0] == maps[1] == maps[2], f"me, username and UUID disagree: {maps}"
 
 

@@ -34,11 +34,6 @@ def choices_from(ids: tuple[str, ...]) -> st.SearchStrategy[dict[str, bool]]:
     return st.dictionaries(st.sampled_from(ids), st.booleans(), min_size=1, max_size=len(ids))
 
 
-def stored(api: Api, user: str = "me") -> dict[str, bool]:
-    """The user's preferences as the server reads them back."""
-    return preference_map(api.preferences(user).expect_status(200))
-
-
 def times(exchange: Exchange) -> dict[str, datetime]:
     """updated_at of each preference in an answer."""
     return {item["id"]: datetime.fromisoformat(item["updated_at"].replace("Z", "+00:00"))
@@ -48,14 +43,15 @@ def times(exchange: Exchange) -> dict[str, datetime]:
 @given(data=st.data())
 def test_a_write_is_answered_in_full_and_read_back(owner: Api, writable: tuple[str, ...],
                                                    data: st.DataObject) -> None:
-    before = stored(owner)
+    before = owner.stored_preferences()
     choices = data.draw(choices_from(writable))
     exchange = owner.put_preferences("me", choices).expect_status(200)
     answered = preference_map(exchange)
     exchange.expect(answered == {**before, **choices},
                     "the answer lists every stored preference: those sent, with the values "
                     "sent, and all the others unchanged")
-    exchange.expect(stored(owner) == answered, "the next read returns what the write answered")
+    exchange.expect(owner.stored_preferences() == answered,
+                    "the next read returns what the write answered")
 
 
 def test_every_write_moves_updated_at(owner: Api, writable: tuple[str, ...]) -> None:
@@ -91,12 +87,12 @@ bad_keys = st.text(min_size=0, max_size=40).filter(
 @given(bad_key=bad_keys, data=st.data())
 def test_a_bad_key_rejects_the_whole_write(owner: Api, writable: tuple[str, ...], bad_key: str,
                                            data: st.DataObject) -> None:
-    before = stored(owner)
+    before = owner.stored_preferences()
     good = data.draw(choices_from(writable))
     exchange = owner.put_preferences("me", {**good, bad_key: True}, validate=True)
     exchange.expect_error(400, message=BAD_KEY)
-    exchange.expect(stored(owner) == before, "a rejected write changes nothing, not even the "
-                                             "good keys sent with the bad one")
+    exchange.expect(owner.stored_preferences() == before,
+                    "a rejected write changes nothing, not even the good keys sent beside it")
 
 
 BAD_BODIES: dict[str, Any] = {
@@ -112,9 +108,9 @@ BAD_BODIES: dict[str, Any] = {
 @pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
 def test_a_malformed_body_is_refused_and_changes_nothing(owner: Api, writable: tuple[str, ...],
                                                          body: Any) -> None:
-    before = stored(owner)
+    before = owner.stored_preferences()
     if isinstance(body, dict) and isinstance(body["template_disabled_map"], dict):
         body = {"template_disabled_map": {writable[0]: body["template_disabled_map"]["$ID"]}}
     exchange = owner.call("update-user-notification-preferences", user="me", body=body)
     exchange.expect_error(400)
-    exchange.expect(stored(owner) == before, "a rejected write changes nothing")
+    exchange.expect(owner.stored_preferences() == before, "a rejected write changes nothing")

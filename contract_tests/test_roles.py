@@ -27,11 +27,6 @@ def member_writable(guard: StateGuard, member_identity: Identity) -> tuple[str, 
     return writable
 
 
-def stored(api: Api, user: str) -> dict[str, bool]:
-    """A user's preferences as `api`'s caller reads them."""
-    return preference_map(api.preferences(user).expect_status(200))
-
-
 def test_members_read_the_same_settings_as_owners(owner: Api, member: Api) -> None:
     exchange = member.settings().expect_status(200)
     exchange.expect(exchange.json() == owner.settings().json(),
@@ -68,17 +63,17 @@ def test_a_member_cannot_see_another_user(member: Api, facts: Facts, reference: 
 @pytest.mark.parametrize("reference", ["username", "id"])
 def test_a_member_cannot_write_another_users_preferences(owner: Api, member: Api, facts: Facts,
                                                          reference: str) -> None:
-    before = stored(owner, facts.owner.id)
+    before = owner.stored_preferences(facts.owner.id)
     target = facts.template_ids[0]
     member.put_preferences(getattr(facts.owner, reference),
                            {target: not before.get(target, False)}).expect_error(400, 404)
-    assert stored(owner, facts.owner.id) == before, "a refused write changed the owner's " \
-                                                     "preferences"
+    assert owner.stored_preferences(facts.owner.id) == before, \
+        "a refused write changed the owner's preferences"
 
 
 def test_a_member_reads_their_own_preferences_through_every_reference(
         member: Api, member_identity: Identity) -> None:
-    maps = [stored(member, ref) for ref in member_identity.refs]
+    maps = [member.stored_preferences(ref) for ref in member_identity.refs]
     assert maps[0] == maps[1] == maps[2], f"me, username and UUID disagree: {maps}"
 
 
@@ -87,23 +82,23 @@ def test_an_owner_write_for_a_member_is_theirs_alone(owner: Api, member: Api,
                                                      member_writable: tuple[str, ...],
                                                      known_state: StateGuard) -> None:
     writable = member_writable
-    owners_before = stored(owner, "me")
-    choices = {writable[0]: not stored(member, "me").get(writable[0], False)}
+    owners_before = owner.stored_preferences("me")
+    choices = {writable[0]: not member.stored_preferences("me").get(writable[0], False)}
     owner.put_preferences(member_identity.id, choices).expect_status(200)
     exchange = member.preferences("me").expect_status(200)
     exchange.expect(preference_map(exchange)[writable[0]] == choices[writable[0]],
                     "the member reads what the owner wrote for them")
-    exchange.expect(stored(owner, "me") == owners_before,
+    exchange.expect(owner.stored_preferences("me") == owners_before,
                     "writing one user's preferences must not change another's")
 
 
 def test_a_members_own_write_leaves_the_owner_alone(owner: Api, member: Api,
                                                     member_writable: tuple[str, ...],
                                                     known_state: StateGuard) -> None:
-    owners_before = stored(owner, "me")
+    owners_before = owner.stored_preferences("me")
     choices = {template_id: True for template_id in member_writable[:3]}
     exchange = member.put_preferences("me", choices).expect_status(200)
     exchange.expect(all(preference_map(exchange)[t] for t in choices),
                     "a member may write their own preferences")
-    exchange.expect(stored(owner, "me") == owners_before,
+    exchange.expect(owner.stored_preferences("me") == owners_before,
                     "a member's write must not change the owner's preferences")
