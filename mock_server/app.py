@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.routing import compile_path
 from mock_server import errors, redis_state
 from mock_server.config import CONTROL_SPEC_PATH, SPEC_PATH, MockConfig
 from mock_server.dispatch import Dispatcher, Handler
-from mock_server.faults import FaultBook, parse_fault
+from mock_server.faults import FaultBook, Sleep, parse_fault
 from mock_server.fixtures import load_seed, read_yaml
 from mock_server.handlers import users
 from mock_server.handlers.control import ControlHandlers
@@ -35,7 +36,8 @@ _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tr
 
 
 def create_app(config: MockConfig, *, store: Store | None = None, journal: Journal | None = None,
-               faults: FaultBook | None = None) -> ConnexionMiddleware:
+               faults: FaultBook | None = None,
+               sleep: Sleep = asyncio.sleep) -> ConnexionMiddleware:
     """Build a mock deployment around its state (given, or made from the configuration).
 
     Connexion's middleware routes, validates and serves the docs; the handlers sit in a plain
@@ -56,7 +58,7 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
         handlers |= _control_operations(ControlHandlers(
             store, journal, faults, operation_ids=_operation_ids(spec)))
     stack = middlewares(config, store=store, journal=journal, faults=faults,
-                        api_path=BASE_PATH, control_path=CONTROL_PATH)
+                        api_path=BASE_PATH, control_path=CONTROL_PATH, sleep=sleep)
     app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__, middlewares=stack)
     for base_path, api_spec in specs.items():
         app.add_api(api_spec, base_path=base_path,

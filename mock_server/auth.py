@@ -9,14 +9,14 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import errors, wire
-from mock_server.models import ApiKey, User
+from mock_server.context import Caller, context_of
+from mock_server.models import User
 from mock_server.store import Clock, Store, utc_now
 
 SESSION_COOKIE = "coder_session_token"
@@ -25,14 +25,6 @@ _GROUPS = ("/api/v2/notifications/", "/api/v2/users/")  # chi mounts a group at 
 _USER_SEGMENT = re.compile(r"^/api/v2/users/([^/]*)(?:/|$)")
 _HTTP_SPACE = " \t\r\n"
 _TOKEN_HEADERS = frozenset({b"cookie", b"authorization", SESSION_HEADER})
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The authenticated user and the key they used."""
-
-    user: User
-    key: ApiKey
 
 
 def token_from(scope: Scope) -> str:
@@ -149,19 +141,17 @@ class AuthMiddleware:
         if scope["type"] != "http" or scope["method"] == "OPTIONS" or not in_group:
             await self.app(scope, receive, send)
             return
-        caller = authenticate(self.store, token_from(scope), now=self.clock())
-        context = {"caller": caller}
+        context = context_of(scope)
+        context.caller = caller = authenticate(self.store, token_from(scope), now=self.clock())
         match = _USER_SEGMENT.match(path)
         if match:
-            context["subject"] = resolve_user(self.store, caller, match.group(1),
-                                              not_found_status=self.user_not_found_status)
+            context.subject = resolve_user(self.store, caller, match.group(1),
+                                           not_found_status=self.user_not_found_status)
         if path.endswith("/") and not (match and match.end() == len(path)):
             raise errors.route_not_found()
         if path.endswith("/"):
             raw_path = scope.get("raw_path")
             scope = {**scope, "path": path[:-1], "raw_path": raw_path and raw_path[:-1]}
-        extensions = scope.setdefault("extensions", {})
-        extensions.setdefault("connexion_context", {}).update(context)
         await self.app(scope, receive, send)
 
 

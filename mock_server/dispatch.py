@@ -17,10 +17,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mock_server import errors
-from mock_server.auth import Caller
+from mock_server.context import Caller, RequestContext, context_of
 from mock_server.models import User
-
-BODY = "mock_body"  # the scope extension where the body validator leaves the decoded body
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,21 +26,24 @@ class Call:
     """One request, as a handler sees it: routed, authenticated and validated."""
 
     scope: Scope
+    context: RequestContext
 
     @property
     def body(self) -> Any:
         """The JSON body as Go would have decoded it (None for operations without one)."""
-        return self.scope["extensions"].get(BODY)
+        return self.context.body
 
     @property
     def caller(self) -> Caller:
         """Who signed in (Coder's API only)."""
-        return self.scope["extensions"]["connexion_context"]["caller"]
+        assert self.context.caller is not None, "auth runs before every Coder operation"
+        return self.context.caller
 
     @property
     def subject(self) -> User:
         """The user `{user}` names, resolved and access-checked by auth."""
-        return self.scope["extensions"]["connexion_context"]["subject"]
+        assert self.context.subject is not None, "auth resolves {user} before routing"
+        return self.context.subject
 
     def path(self, name: str) -> str:
         """A path parameter, as routing extracted it."""
@@ -65,9 +66,9 @@ class Dispatcher:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        routing = scope.get("extensions", {}).get("connexion_routing", {})
-        handler = self.handlers.get(routing.get("operation_id"))
+        context = context_of(scope)
+        handler = self.handlers.get(context.operation_id or "")
         if handler is None:
             raise errors.route_not_found()
-        response = await handler(Call(scope))
+        response = await handler(Call(scope, context))
         await response(scope, receive, send)

@@ -13,7 +13,7 @@ import logging
 import random
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from http import HTTPStatus
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import errors
-from mock_server.auth import Caller
+from mock_server.context import Caller, context_of
 
 logger = logging.getLogger(__name__)
 MAX_LATENCY_MS = 60_000  # a minute: longer would only hang the client and the shutdown
@@ -156,14 +156,43 @@ def parse_prefer(header: str) -> Fault | None:
                  latency_ms=(int(latency[1]), int(latency[2] or latency[1])) if latency else None)
 
 
+Draw = Callable[[float, float], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the faults that fired for one call do to it, decided by `combine`."""
+
+    fired: tuple[Fault, ...]
+    delay_ms: float = 0.0
+    decider: Fault | None = None  # the status or drop that replaces the answer, if any
+
+    def describe(self) -> str:
+        """Every fault that fired, as the journal names them."""
+        return "; ".join(fault.describe() for fault in self.fired)
+
+
+def combine(fired: Sequence[Fault], *, draw: Draw = random.uniform) -> Outcome | None:
+    """The one rule for faults that fire together: every delay applies (their draws add), and
+    the first status or drop, oldest first, decides the answer; None when nothing fired."""
+    if not fired:
+        return None
+    delay = sum(draw(*fault.latency_ms) for fault in fired if fault.latency_ms is not None)
+    decider = next((fault for fault in fired if fault.decides), None)
+    return Outcome(fired=tuple(fired), delay_ms=delay, decider=decider)
+
+
 class FaultBook:
     """The active faults, behind one lock: the control API writes them, requests consume them."""
 
-    def __init__(self, *, rng: Callable[[], float] = random.random) -> None:
+    def __init__(self, *, rng: Callable[[], float] = random.random,
+                 draw: Draw = random.uniform) -> None:
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._rng = rng
+        self._draw = draw
 
     def add(self, fault: Fault) -> Fault:
         """Activate a fault; it gets an id for later removal."""
@@ -189,17 +218,23 @@ class FaultBook:
         with self._lock:
             self._faults = []
 
-    def take(self, operation_id: str | None, caller: Caller | None) -> list[Fault]:
-        """Every fault that fires for this call, oldest first: delays all apply, and the first
-        status or drop decides the answer (later ones are not counted down)."""
+    def take(self, operation_id: str | None, caller: Caller | None) -> Outcome | None:
+        """What the active faults do to this call (`combine`); once a status or drop has fired,
+        later ones cannot change the answer, so they are neither rolled nor counted down."""
         fired: list[Fault] = []
+        decided = False
         for fault in self.faults() if self._has_faults() else ():
-            if fired and fired[-1].decides and fault.decides:
+            if decided and fault.decides:
                 continue
             if fault.matches(operation_id, caller) and self._wins_roll(fault) and (
                     fault.times is None or self._count_down(fault)):
                 fired.append(fault)
-        return fired
+                decided = decided or fault.decides
+        return combine(fired, draw=self._draw)
+
+    def one_call(self, fault: Fault) -> Outcome | None:
+        """A `Prefer:` header's fault: it replaces the active ones for this call."""
+        return combine([fault], draw=self._draw)
 
     def _has_faults(self) -> bool:
         """Cheap test first: most calls meet no fault at all."""
@@ -221,36 +256,39 @@ class FaultBook:
 
 
 class FaultMiddleware:
-    """Apply faults to routed calls under `prefix` (never the control API), after auth."""
+    """Apply the outcome of the faults that fire on routed calls under `prefix` (never the
+    control API), after auth; what the outcome is, `combine` alone decides."""
 
-    def __init__(self, app: ASGIApp, *, book: FaultBook, prefix: str) -> None:
+    def __init__(self, app: ASGIApp, *, book: FaultBook, prefix: str,
+                 sleep: Sleep = asyncio.sleep) -> None:
         self.app = app
         self.book = book
         self.prefix = prefix
+        self.sleep = sleep
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
+        context = context_of(scope)
         prefer = _prefer_fault(scope)
-        faults = [prefer] if prefer else self.book.take(_operation_id(scope), _caller(scope))
-        if not faults:
+        outcome = (self.book.one_call(prefer) if prefer is not None
+                   else self.book.take(context.operation_id, context.caller))
+        if outcome is None:
             await self.app(scope, receive, send)
             return
-        extensions = scope.setdefault("extensions", {})
-        extensions["mock_fault"] = "; ".join(fault.describe() for fault in faults)
-        delay = sum(random.uniform(*f.latency_ms) for f in faults if f.latency_ms is not None)
-        if delay:
-            await asyncio.sleep(delay / 1000)
-        decider = faults[-1]
-        if decider.drop:
-            extensions["mock_dropped"] = True
+        context.fault = outcome.describe()
+        if outcome.delay_ms:
+            await self.sleep(outcome.delay_ms / 1000)
+        decider = outcome.decider
+        if decider is None:
+            await self.app(scope, receive, send)
+        elif decider.drop:
+            context.dropped = True
             logger.info("dropping the connection: %s", decider.describe())
             await _drop(send)
-        elif decider.status is not None:
-            raise injected(decider)
         else:
-            await self.app(scope, receive, send)
+            raise injected(decider)
 
 
 def injected(fault: Fault) -> errors.CoderError:
@@ -279,11 +317,3 @@ def _prefer_fault(scope: Scope) -> Fault | None:
             except FaultError as exc:
                 raise errors.CoderError(400, "Invalid Prefer header.", detail=str(exc)) from None
     return None
-
-
-def _operation_id(scope: Scope) -> str | None:
-    return scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
-
-
-def _caller(scope: Scope) -> Caller | None:
-    return scope.get("extensions", {}).get("connexion_context", {}).get("caller")

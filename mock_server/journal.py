@@ -11,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import wire
+from mock_server.context import RequestContext, open_context
 
 
 class Journal:
@@ -55,7 +56,7 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extensions = scope.setdefault("extensions", {})
+        context = open_context(scope)
         started = time.perf_counter()
         status = 0
 
@@ -68,20 +69,20 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            self.journal.record(_entry(scope, extensions, status, started))
+            self.journal.record(_entry(scope, context, status, started))
 
 
-def _entry(scope: Scope, extensions: dict[str, Any], status: int,
+def _entry(scope: Scope, context: RequestContext, status: int,
            started: float) -> dict[str, Any]:
-    caller = extensions.get("connexion_context", {}).get("caller")
+    caller = context.caller
     query = scope.get("query_string", b"").decode("latin-1")
     return {
         "time": time.time(),
         "method": scope["method"],
         "path": scope["path"] + (f"?{query}" if query else ""),
-        "operation_id": extensions.get("connexion_routing", {}).get("operation_id"),
+        "operation_id": context.operation_id,
         "user": caller.user.username if caller else None,
-        "status": None if extensions.get("mock_dropped") else status,
+        "status": None if context.dropped else status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        "fault": extensions.get("mock_fault"),
+        "fault": context.fault,
     }

@@ -6,6 +6,7 @@ nothing: measured per layer in-process, they were most of what the mock spent on
 
 from __future__ import annotations
 
+import asyncio
 import re
 from functools import partial
 from typing import Any
@@ -30,7 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server import errors
 from mock_server.auth import AuthMiddleware, ControlGuardMiddleware
 from mock_server.config import LOCAL_ORIGINS, MockConfig
-from mock_server.faults import FaultBook, FaultMiddleware
+from mock_server.context import context_of
+from mock_server.faults import FaultBook, FaultMiddleware, Sleep
 from mock_server.journal import Journal, JournalMiddleware
 from mock_server.limits import BodyLimitMiddleware
 from mock_server.store import Store
@@ -44,7 +46,7 @@ _DOCS_PATH = re.compile(r"/(docs(/|$)|openapi\.(json|yaml)$)")
 
 
 def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: FaultBook,
-                api_path: str, control_path: str) -> list[Any]:
+                api_path: str, control_path: str, sleep: Sleep = asyncio.sleep) -> list[Any]:
     """Connexion's stack with the mock's layers, outermost first.
 
     The journal sees every final status; CORS headers reach error answers too; Coder's auth
@@ -64,7 +66,7 @@ def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: F
         ReadBodyAsJSON,
         partial(AuthMiddleware, store=store, user_not_found_status=config.user_not_found_status),
         RememberingRoutingMiddleware,
-        partial(FaultMiddleware, book=faults, prefix=api_path),
+        partial(FaultMiddleware, book=faults, prefix=api_path, sleep=sleep),
         LeanRequestValidationMiddleware,
         LifespanMiddleware,
     ]
@@ -111,6 +113,7 @@ class RememberingRoutingMiddleware(RoutingMiddleware):
         routing, path_params = known
         scope.setdefault("extensions", {})[ROUTING_CONTEXT] = dict(routing)
         scope["path_params"] = {**scope.get("path_params", {}), **path_params}
+        context_of(scope).operation_id = routing["operation_id"]
         await self._next(scope, receive, send)
 
 
@@ -122,6 +125,7 @@ class _Remember:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         routing = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
+        context_of(scope).operation_id = routing.get("operation_id")
         if scope["type"] == "http" and routing.get("operation_id"):
             if len(self.remembered) >= self.limit:
                 self.remembered.clear()  # fuzzers try endless paths; UIs come back to a few

@@ -20,7 +20,7 @@ from jsonschema.exceptions import best_match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import errors, wire
-from mock_server.dispatch import BODY
+from mock_server.context import context_of
 
 _JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "bool", int: "number",
                float: "number"}
@@ -48,7 +48,7 @@ class GoJSONBodyValidator(JSONRequestBodyValidator):
         raw = b"".join(chunks)
         body = self._decode(raw)
         self._validate(body)
-        scope.setdefault("extensions", {})[BODY] = body
+        context_of(scope).body = body
         replay = {"type": "http.request", "body": raw, "more_body": False}
         return self._insert_messages(receive, messages=[replay]), scope
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
 
+from mock_server.app import create_app
 from mock_server.config import MockConfig
-from mock_server.faults import Fault, FaultBook, FaultError, parse_fault, parse_prefer
+from mock_server.faults import Fault, FaultBook, FaultError, combine, parse_fault, parse_prefer
 from mock_server.server import MockServer
 from tests.conftest import MEMBER, OWNER, auth
 
@@ -60,18 +63,23 @@ def test_prefer_headers_parse(header: str, fault: Fault | None) -> None:
     assert parse_prefer(header) == fault
 
 
+def fired(book: FaultBook, operation_id: str = "get-notifications-settings") -> list[Fault]:
+    """The faults that fire for one call (none: an empty list)."""
+    outcome = book.take(operation_id, None)
+    return list(outcome.fired) if outcome else []
+
+
 def test_percent_faults_fire_on_that_share_of_calls() -> None:
     draws = iter([0.10, 0.40, 0.24, 0.99])
     book = FaultBook(rng=lambda: next(draws))
     book.add(Fault(status=500, percent=25))
-    assert [len(book.take("get-notifications-settings", None))
-            for _ in range(4)] == [1, 0, 1, 0]
+    assert [len(fired(book)) for _ in range(4)] == [1, 0, 1, 0]
 
 
 def test_counted_faults_go_away_after_their_last_call() -> None:
     book = FaultBook()
     book.add(Fault(status=500, times=2))
-    assert [len(book.take("x", None)) for _ in range(3)] == [1, 1, 0]
+    assert [len(fired(book, "x")) for _ in range(3)] == [1, 1, 0]
     assert book.faults() == []
 
 
@@ -93,30 +101,96 @@ async def test_a_user_fault_hits_only_that_user() -> None:
         assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200
 
 
-@pytest.mark.anyio
-async def test_latency_and_status_faults_both_apply() -> None:
-    async with client_for(MockConfig(latency="150")) as client:
-        added = await client.post("/__mock/faults", json={
-            "operation_id": "get-notifications-settings", "status": 503, "times": 1})
-        assert added.status_code == 201, added.text
-        started = time.perf_counter()
-        hit = await client.get(SETTINGS, headers=auth(OWNER))
-        assert (hit.status_code, time.perf_counter() - started >= 0.15) == (503, True)
+LATENCY, STATUS, DROP = Fault(latency_ms=(10, 30)), Fault(status=503), Fault(drop=True)
+
+
+@pytest.mark.parametrize(("faults", "delay", "decider"), [
+    ((), None, None),
+    ((LATENCY,), 20.0, None),
+    ((STATUS, LATENCY), 20.0, STATUS),
+    ((LATENCY, DROP, STATUS), 20.0, DROP),
+    ((Fault(status=500, latency_ms=(5, 5)), LATENCY, STATUS), 25.0, Fault(
+        status=500, latency_ms=(5, 5))),
+])
+def test_combine_adds_every_delay_and_the_first_status_or_drop_decides(
+        faults: tuple[Fault, ...], delay: float | None, decider: Fault | None) -> None:
+    outcome = combine(faults, draw=lambda low, high: (low + high) / 2)
+    assert (outcome.delay_ms, outcome.decider) == (delay, decider) if faults else outcome is None
+
+
+def test_a_decided_call_does_not_use_up_later_status_faults() -> None:
+    book = FaultBook()
+    book.add(Fault(status=503))
+    later = book.add(Fault(status=500, times=1))
+    book.add(Fault(latency_ms=(1, 1)))
+    assert [f.status for f in fired(book)] == [503, None]
+    assert later in book.faults()
+
+
+# Every ordering of a latency, a status and a drop fault (one, two or all three): the delays
+# add, the first status or drop decides. Each source states the faults in its own form.
+KINDS = {"latency": (7, None), "status": (0, 503), "drop": (0, None)}
+ORDERINGS = [order for size in (1, 2, 3) for order in itertools.permutations(KINDS, size)]
+CLI_FORM = {"latency": "*=latency=7", "status": "*=503", "drop": "*=drop"}
+API_FORM = {"latency": {"latency_ms": 7}, "status": {"status": 503}, "drop": {"drop": True}}
+
+
+def expected(order: tuple[str, ...]) -> tuple[list[float], int | None]:
+    """The sleeps the call waits and the status it ends with (None: dropped)."""
+    delay = sum(KINDS[kind][0] for kind in order)
+    decider = next((kind for kind in order if kind != "latency"), None)
+    status = {"status": 503, "drop": None, None: 200}[decider]
+    return ([delay / 1000] if delay else []), status
+
+
+async def sleeps_and_status(config: MockConfig, setup: list[dict[str, Any]],
+                            headers: dict[str, str]) -> tuple[list[float], int | None]:
+    """Call the settings once with these faults active; what was slept and answered."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    transport = httpx.ASGITransport(app=create_app(config, sleep=sleep))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for fault in setup:
+            assert (await client.post("/__mock/faults", json=fault)).status_code == 201
+        # a dropped answer never completes: httpx's ASGI transport asserts that it did
+        with contextlib.suppress(httpx.HTTPError, AssertionError):
+            await client.get(SETTINGS, headers={**auth(OWNER), **headers})
         entry = (await client.get("/__mock/journal", params={"limit": 1})).json()[0]
-        assert entry["fault"] == "fault 1: latency 150 ms; fault 2: status 503"
-        assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200
+        assert entry["path"] == SETTINGS
+    return slept, entry["status"]
 
 
 @pytest.mark.anyio
-async def test_a_prefer_fault_replaces_the_configured_ones() -> None:
-    async with client_for(MockConfig(latency="400")) as client:
-        started = time.perf_counter()
-        hit = await client.get(DISPATCH, headers={**auth(OWNER), "Prefer": "status=418"})
-        assert hit.status_code == 418
-        assert time.perf_counter() - started < 0.3, "the configured latency still applied"
-        started = time.perf_counter()
-        assert (await client.get(DISPATCH, headers=auth(OWNER))).status_code == 200
-        assert time.perf_counter() - started >= 0.4
+@pytest.mark.parametrize("source", ["command line", "control API"])
+@pytest.mark.parametrize("order", ORDERINGS, ids="-".join)
+async def test_faults_combine_the_same_whatever_their_order_and_source(
+        source: str, order: tuple[str, ...]) -> None:
+    if source == "command line":
+        result = await sleeps_and_status(
+            MockConfig(faults=tuple(CLI_FORM[kind] for kind in order)), [], {})
+    else:
+        result = await sleeps_and_status(MockConfig(), [API_FORM[kind] for kind in order], {})
+    assert result == expected(order)
+
+
+@pytest.mark.anyio
+async def test_the_latency_option_adds_to_a_status_fault() -> None:
+    """README's pairing: `--fault get-notifications-settings=503 --latency 5`."""
+    config = MockConfig(faults=("get-notifications-settings=503",), latency="5")
+    assert await sleeps_and_status(config, [], {}) == ([0.005], 503)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("prefer", "result"), [
+    ("latency=7", ([0.007], 200)), ("status=503", ([], 503)), ("drop", ([], None)),
+    ("status=503, latency=7", ([0.007], 503)), ("latency=7; drop", ([0.007], None)),
+])
+async def test_a_prefer_fault_replaces_the_configured_ones(prefer: str, result: Any) -> None:
+    config = MockConfig(faults=("*=429", "*=latency=400"))
+    assert await sleeps_and_status(config, [], {"Prefer": prefer}) == result
 
 
 @pytest.mark.anyio
