@@ -12,7 +12,8 @@ from connexion import ConnexionMiddleware
 
 from mock_server.app import BASE_PATH, build_faults, build_journal, build_store, create_app
 from mock_server.config import MockConfig
-from mock_server.faults import FaultBook
+from mock_server.faults import FaultBook, parse_fault
+from mock_server.fixtures import load_seed
 from mock_server.journal import Journal
 from mock_server.models import ApiKey
 from mock_server.store import Store
@@ -81,6 +82,29 @@ class MockServer:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=10)
+
+    def clear(self) -> None:
+        """Back to the state this server was built in, as between two tests.
+
+        Settings, preferences and outbox go back to the configured fixture set (also after
+        `PUT /__mock/fixtures` switched to another one), the journal is emptied, and the faults
+        are those of the configuration again (`faults`, `latency`): any added since are removed.
+        The server keeps serving on the same port.
+        """
+        fixtures = self.config.fixtures.resolve()
+        self.store.reset(None if self.store.seed.source == fixtures else load_seed(fixtures))
+        self.journal.clear()
+        self.faults.clear()
+        # the configuration's own faults, as build_faults activates them at start
+        for spec in (*self.config.faults,
+                     *([f"*=latency={self.config.latency}"] if self.config.latency else [])):
+            self.faults.add(parse_fault(spec))
+
+    def close(self) -> None:
+        """Stop serving, if started; calling it again (or on a server never started) does
+        nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            self.stop()
 
     def __enter__(self) -> MockServer:
         return self.start()
