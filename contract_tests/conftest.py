@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +18,47 @@ from schemathesis.schemas import BaseSchema
 from contract_tests.client import BYPASS_RATE_LIMIT, TOKEN_HEADER, Api
 from contract_tests.facts import Facts
 from contract_tests.guard import StateGuard
-from contract_tests.plugin import RUN, ContractRun, References
+from contract_tests.plugin import (
+    RUN,
+    USAGE,
+    ContractPlugin,
+    ContractRun,
+    References,
+    add_options,
+    run_from_options,
+)
+from contract_tests.suite import DEFAULT_MAX_EXAMPLES
 from contract_tests.target import Target
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 TEST_NOTIFICATION = "send-a-test-notification"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`pytest contract_tests --coder-url URL --coder-token T` (or `--coder-mock`)."""
+    add_options(parser, default_max_examples=DEFAULT_MAX_EXAMPLES)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under `run()` (the command line, the repository's tests) its ContractPlugin brings the
+    run; under `pytest contract_tests` the options do, or a usage error stops pytest.
+
+    Only a conftest loaded before the session starts sees this hook, as only then were its
+    options parsed; one collected from a parent directory (`pytest .`) comes later, and its
+    tests skip (`contract_run`).
+    """
+    config = session.config
+    if not any(isinstance(p, ContractPlugin) for p in config.pluginmanager.get_plugins()):
+        run = run_from_options(config, os.environ, default_max_examples=DEFAULT_MAX_EXAMPLES)
+        config.pluginmanager.register(ContractPlugin(run), "coder-contract")
+
+
 @pytest.fixture(scope="session")
 def contract_run(pytestconfig: pytest.Config) -> ContractRun:
     """This run's target and counters."""
+    if RUN not in pytestconfig.stash:
+        pytest.skip("contract_tests was collected from a parent directory, too late for its "
+                    f"--coder-* options; name it on the command line.\n{USAGE}")
     return pytestconfig.stash[RUN]
 
 

@@ -1,12 +1,15 @@
 """The run's state and report, handed to the suite's fixtures through pytest's config stash.
 
 `run()` registers one `ContractPlugin` per run, so nothing is global: two runs in one process
-(the mutation tests do that) never share a target, a counter or a guard.
+(the mutation tests do that) never share a target, a counter or a guard. Under a plain
+`pytest contract_tests`, conftest.py builds the run from the `--coder-*` options instead
+(`run_from_options`), or stops with a usage error that says what is missing.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +19,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.case import Case
 from schemathesis.generation.modes import GenerationMode
 
-from contract_tests.target import Target
+from contract_tests.target import Target, bundled_mock
 
 RUN = pytest.StashKey["ContractRun"]()
 PREFERENCES_PUT = "update-user-notification-preferences"
@@ -70,6 +73,75 @@ class ContractPlugin:
         terminalreporter.write_line(f"requests sent: {self.run.requests}")
         for note in self.run.restore_notes or ["nothing to put back"]:
             terminalreporter.write_line(f"server state: {note}")
+
+
+USAGE = """usage:
+  pytest contract_tests --coder-url URL --coder-token OWNER_TOKEN [--coder-member-token TOKEN]
+  pytest contract_tests --coder-mock    (the bundled mock, in-process)
+The URL and tokens may also come from CODER_URL, CODER_SESSION_TOKEN and
+CODER_MEMBER_SESSION_TOKEN; `python -m contract_tests` runs the same suite."""
+
+
+def add_options(parser: pytest.Parser, *, default_max_examples: int) -> None:
+    """The options of `pytest contract_tests` (the command line's, named for a shared session)."""
+    group = parser.getgroup("coder-contract", "Coder notifications contract suite")
+    group.addoption("--coder-url", help="deployment URL, e.g. https://coder.example.com "
+                    "(env CODER_URL); /api/v2 is added")
+    group.addoption("--coder-token", help="an owner's session token (env CODER_SESSION_TOKEN)")
+    group.addoption("--coder-member-token", help="a plain member's session token, for role "
+                    "checks (env CODER_MEMBER_SESSION_TOKEN); without it they are skipped")
+    group.addoption("--coder-mock", action="store_true",
+                    help="check the bundled mock, in-process, instead of a deployment")
+    group.addoption("--coder-max-examples", type=int, default=default_max_examples,
+                    help=f"generated cases per operation and property "
+                         f"(default {default_max_examples})")
+    group.addoption("--coder-send-test-notification", action="store_true",
+                    help="really send a test notification (otherwise only refusals are checked)")
+    group.addoption("--coder-allow-new-preferences", action="store_true",
+                    help="let the suite store preferences the users do not have yet")
+
+
+def run_from_options(config: pytest.Config, environ: Mapping[str, str], *,
+                     default_max_examples: int) -> ContractRun:
+    """The run `pytest contract_tests --coder-...` asks for; a `pytest.UsageError` naming what is
+    missing or wrong otherwise."""
+    def option(name: str) -> Any:
+        return config.getoption(name, None)  # None also where a late conftest added no options
+
+    if getattr(config.option, "numprocesses", None) or getattr(config.option, "dist",
+                                                               "no") != "no":
+        raise pytest.UsageError(
+            "the contract suite runs in one process: it records the server's state before the "
+            "first test and puts it back after the last, and its checks assume nobody else "
+            "writes meanwhile; run it without -n (or with -n 0)")
+    max_examples = option("coder_max_examples")
+    max_examples = default_max_examples if max_examples is None else max_examples
+    if max_examples < 1:
+        raise pytest.UsageError(f"--coder-max-examples {max_examples} must be at least 1")
+    url = option("coder_url")
+    if option("coder_mock"):
+        if url or option("coder_token") or option("coder_member_token"):
+            raise pytest.UsageError("--coder-mock checks the bundled mock with its own tokens; "
+                                    "drop --coder-url, --coder-token and --coder-member-token, "
+                                    "or drop --coder-mock")
+        return ContractRun(target=bundled_mock(), max_examples=max_examples)
+    url = url or environ.get("CODER_URL")
+    if not url:
+        raise pytest.UsageError("the contract suite has no server to check: --coder-url (or "
+                                f"CODER_URL) is missing.\n{USAGE}")
+    token = option("coder_token") or environ.get("CODER_SESSION_TOKEN")
+    if not token:
+        raise pytest.UsageError(f"--coder-url {url} needs an owner's token: --coder-token (or "
+                                f"CODER_SESSION_TOKEN) is missing.\n{USAGE}")
+    try:
+        target = Target(base_url=url, owner_token=token,
+                        member_token=option("coder_member_token")
+                        or environ.get("CODER_MEMBER_SESSION_TOKEN") or None,
+                        send_test_notification=bool(option("coder_send_test_notification")),
+                        allow_new_preferences=bool(option("coder_allow_new_preferences")))
+    except ValueError as exc:
+        raise pytest.UsageError(f"{exc}\n{USAGE}") from None
+    return ContractRun(target=target, max_examples=max_examples)
 
 
 @dataclass

@@ -48,5 +48,15 @@ class Target:
         return self.api_url or "the in-process ASGI app"
 
 
+def bundled_mock() -> Target:
+    """The bundled mock, in-process: a throwaway deployment, so every check may run on it."""
+    from mock_server.server import MockServer
+
+    server = MockServer()
+    return Target(app=server.app, owner_token=server.token(owner=True),
+                  member_token=server.token(owner=False), send_test_notification=True,
+                  allow_new_preferences=True)
+
+
 def _redact(token: str) -> str:
     return token[:4] + "…" if len(token) > 4 else token
