@@ -47,8 +47,10 @@ def expect_empty(response: httpx.Response, status: int) -> None:
     assert "content-type" not in response.headers
 
 
-def run_threads(count: int, work: Callable[[int], None]) -> None:
-    """Start `count` workers at once; re-raise the first failure of any of them."""
+def run_threads(count: int, work: Callable[[int], None], *, hang: float = 30) -> None:
+    """Start `count` workers at once; re-raise the first failure of any of them. Each join
+    waits up to `hang` seconds; a worker still running then counts as hung (a guard against a
+    hang, not a speed)."""
     barrier = threading.Barrier(count)
     failures: list[BaseException] = []
 
@@ -63,7 +65,7 @@ def run_threads(count: int, work: Callable[[int], None]) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=hang)
     assert not [t for t in threads if t.is_alive()], "a worker hung"
     if failures:
         raise failures[0]

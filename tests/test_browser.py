@@ -41,8 +41,9 @@ PAGE = Path(__file__).with_name("browser_page.html")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-LAUNCH_TIMEOUT_MS = 10_000
-PAGE_TIMEOUT_MS = 5_000  # the page's own fetches give up after 3 s each
+# Guards against a hang, not speeds: a loaded machine may be slow, a hung one never finishes.
+LAUNCH_TIMEOUT_MS = 60_000
+PAGE_TIMEOUT_MS = 60_000  # above the page's 4 fetches, which give up after 10 s each
 STEPS = ("settings", "templates", "write", "read")
 Origins = Callable[[str], tuple[str, ...]]
 

@@ -1,7 +1,7 @@
 """Hardening: many concurrent clients, hostile bytes, huge and slow bodies, half-open sockets.
 
 Every test talks to a real `python -m mock_server` process on a loopback port, with bounded
-request counts and time.
+request counts. No test measures time: a timeout here only turns a hang into a failure.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +21,7 @@ import pytest
 from mock_server.config import DEFAULT_FIXTURES
 from mock_server.fixtures import load_seed
 from tests.conftest import BOB, MEMBER, OWNER, auth
+from tests.helpers import run_threads
 from tests.processes import MockProcess, mock_process
 
 TEMPLATES = [str(t.id) for t in load_seed(DEFAULT_FIXTURES).templates
@@ -32,6 +31,8 @@ REPO = Path(__file__).resolve().parent.parent  # openapi.yaml and schemathesis.t
 READS = ["/api/v2/notifications/settings", "/api/v2/notifications/dispatch-methods",
          "/api/v2/notifications/templates/system", "/api/v2/users/me",
          "/api/v2/users/me/notifications/preferences"]
+REQUESTS_PER_CLIENT = 16  # 64 clients: 1024 requests, half of them writes
+HANG = 30  # seconds: a call that takes this long is not slow, it is never answered
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def address(mock: MockProcess) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 80
 
 
-def raw(mock: MockProcess, request: bytes, *, timeout: float = 5) -> bytes:
+def raw(mock: MockProcess, request: bytes, *, timeout: float = HANG) -> bytes:
     """Send bytes as they are; return the response (headers and Content-Length body), or what
     came before the server closed. A reset after the answer (unread bytes) is not an error."""
     received = b""
@@ -79,15 +80,11 @@ def status_of(response: bytes) -> int:
 def test_64_concurrent_clients_lose_no_update_and_see_no_5xx(mock: MockProcess) -> None:
     writers = [_Writer(index) for index in range(64)]
     assert all(w.unique for w in writers), "every client must own its own preference"
-    deadline = time.monotonic() + 3.0
-    threads = [threading.Thread(target=w.run, args=(mock.url, deadline)) for w in writers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_threads(len(writers), lambda index: writers[index].run(mock.url), hang=3 * HANG)
     assert [w.failure for w in writers if w.failure] == []
-    assert sum(w.requests for w in writers) > 1000, "the burst was too small to mean anything"
-    with httpx.Client(base_url=mock.url, timeout=5) as client:
+    assert [w.requests for w in writers] == [REQUESTS_PER_CLIENT] * len(writers)
+    assert all(w.last is not None for w in writers), "a client never wrote"
+    with httpx.Client(base_url=mock.url, timeout=HANG) as client:
         for writer in writers:
             stored = client.get(f"/api/v2/users/{writer.user}/notifications/preferences",
                                 headers=auth(OWNER)).json()
@@ -98,7 +95,8 @@ def test_64_concurrent_clients_lose_no_update_and_see_no_5xx(mock: MockProcess) 
 
 class _Writer:
     """One client (its own connection): it owns one (user, template) preference, writes it,
-    sometimes as that user and sometimes as the owner, and reads around it."""
+    sometimes as that user and sometimes as the owner, and reads around it; its first call is
+    a write, so every client has a value to find afterwards."""
 
     def __init__(self, index: int) -> None:
         self.user = list(USERS)[index % len(USERS)]
@@ -109,10 +107,11 @@ class _Writer:
         self.failure = ""
         self.rng = random.Random(index)
 
-    def run(self, url: str, deadline: float) -> None:
-        with httpx.Client(base_url=url, timeout=10) as client:
-            while time.monotonic() < deadline and not self.failure:
-                response = self.write(client) if self.rng.random() < 0.5 else client.get(
+    def run(self, url: str) -> None:
+        with httpx.Client(base_url=url, timeout=HANG) as client:
+            while self.requests < REQUESTS_PER_CLIENT and not self.failure:
+                write = self.requests == 0 or self.rng.random() < 0.5
+                response = self.write(client) if write else client.get(
                     self.rng.choice(READS), headers=auth(USERS[self.user]))
                 self.requests += 1
                 if response.status_code != 200:
@@ -151,19 +150,19 @@ def test_hostile_bytes_get_a_4xx_and_never_a_5xx(mock: MockProcess,
     response = raw(mock, request_bytes)
     if response:  # a server may also just close the connection on bytes that are not HTTP
         assert 400 <= status_of(response) < 500, response[:300]
-    with httpx.Client(base_url=mock.url, timeout=5) as client:
+    with httpx.Client(base_url=mock.url, timeout=HANG) as client:
         assert client.get("/api/v2/notifications/settings", headers=auth(OWNER)).status_code \
             == 200
 
 
 def test_an_oversized_body_is_refused_before_it_is_sent(mock: MockProcess) -> None:
-    started = time.monotonic()
+    # 19 of the 1,000,000,000 announced bytes are ever sent: an answer at all is one that did
+    # not wait for the body
     response = raw(mock, b"PUT /api/v2/notifications/settings HTTP/1.1\r\nHost: x\r\n"
                          b"Coder-Session-Token: AdminToken-adminSecretValue000000\r\n"
                          b"Content-Length: 1000000000\r\n\r\n{\"notifier_paused\":")
     assert status_of(response) == 413
     assert b"The body exceeds the limit of 65536 bytes" in response
-    assert time.monotonic() - started < 2, "the 413 waited for a body that never came"
 
 
 def test_an_oversized_chunked_body_is_cut_off(mock: MockProcess) -> None:
@@ -174,24 +173,23 @@ def test_an_oversized_chunked_body_is_cut_off(mock: MockProcess) -> None:
                          b"Transfer-Encoding: chunked\r\n\r\n" + body)
     if response:  # or the connection was reset under the unread rest of the body
         assert status_of(response) == 413
-    with httpx.Client(base_url=mock.url, timeout=5) as client:
+    with httpx.Client(base_url=mock.url, timeout=HANG) as client:
         assert client.get("/__mock/health").status_code == 200
 
 
 def test_slow_and_half_open_connections_do_not_block_others(mock: MockProcess) -> None:
     host, port = address(mock)
-    stalled = [socket.create_connection((host, port), timeout=5) for _ in range(100)]
+    stalled = [socket.create_connection((host, port), timeout=HANG) for _ in range(100)]
     try:
         for index, sock in enumerate(stalled):
             sock.sendall(b"GET /api/v2/notifications/settings HTTP/1.1\r\nHost: x\r\n"
                          if index % 2 else b"PUT /api/v2/notifications/settings HTTP/1.1\r\n"
                          b"Content-Length: 100\r\nHost: x\r\n\r\n{")
-        started = time.monotonic()
-        with httpx.Client(base_url=mock.url, timeout=5) as client:
+        # a server those sockets blocked would never answer: HANG turns that into a failure
+        with httpx.Client(base_url=mock.url, timeout=HANG) as client:
             for _ in range(50):
                 assert client.get("/api/v2/notifications/dispatch-methods",
                                   headers=auth(OWNER)).status_code == 200
-        assert time.monotonic() - started < 5
     finally:
         for sock in stalled:
             sock.close()

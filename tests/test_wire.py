@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server import wire
 
 TEMPLATE = UUID("f517da0b-cdc9-410f-ab89-a86107c420ed")
+# Hypothesis' own wall-clock checks: a loaded machine generates slowly, which is no failure
+NO_TIMING = [HealthCheck.too_slow]
 
 
 def depth(value: object) -> int:
@@ -173,14 +175,14 @@ JSON_VALUES = st.recursive(
     max_leaves=20)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=NO_TIMING)
 @given(value=JSON_VALUES, indent=st.sampled_from([None, 1]))
 def test_decode_json_reads_what_any_encoder_writes(value: object, indent: int | None) -> None:
     assert wire.decode_json(json.dumps(value, indent=indent).encode()) == value
     assert wire.decode_json(wire.encode_json(value)) == value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=NO_TIMING)
 @given(raw=st.binary(max_size=40))
 def test_decode_json_fails_only_as_go_does(raw: bytes) -> None:
     try:
@@ -190,7 +192,7 @@ def test_decode_json_fails_only_as_go_does(raw: bytes) -> None:
         assert error in ("EOF", "unexpected EOF") or error.startswith("invalid character ")
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, suppress_health_check=NO_TIMING)
 @given(text=st.text(alphabet='{}[],:"\\ tfnrule0123456789.-+Eaxy\t\n', max_size=30))
 def test_decode_json_agrees_with_a_strict_parser(text: str) -> None:
     """Where CPython's parser reads a whole document, the first value is the same value."""
