@@ -71,6 +71,16 @@ def test_wrong_options_stop_with_what_is_wrong(tmp_path: Path, args: list[str],
     assert_no_internal_error(output)
 
 
+def test_a_server_that_does_not_answer_stops_the_run_with_its_address(tmp_path: Path) -> None:
+    result = pytest_run(str(SUITE), "--coder-url", "http://127.0.0.1:1",
+                        "--coder-token", "AdminToken-adminSecretValue000000", cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "cannot test http://127.0.0.1:1/api/v2" in output
+    assert "requests sent: 0" in output
+    assert_no_internal_error(output)
+
+
 def test_it_checks_a_server_named_by_url_and_tokens(tmp_path: Path) -> None:
     with MockServer() as mock:
         result = pytest_run(str(SUITE), "--coder-url", mock.url,
