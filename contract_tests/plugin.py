@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from contract_tests.target import Target, bundled_mock
 
 RUN = pytest.StashKey["ContractRun"]()
 PREFERENCES_PUT = "update-user-notification-preferences"
+INBOX_LIST = "list-inbox-notifications"
 
 
 @dataclass
@@ -168,7 +170,21 @@ class References:
             chosen = self.rng.sample(self.writable, self.rng.randint(0, len(self.writable)))
             choices = {template_id: self.rng.random() < 0.5 for template_id in chosen}
             case.body = {**case.body, "template_disabled_map": choices}
+        if operation_id == INBOX_LIST and _positive(case, ParameterLocation.QUERY):
+            case.query = self._inbox_query(case.query or {})
         return case
+
+    def _inbox_query(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The list's parameters as the server parses them: UUID lists, a known read status."""
+        def uuids() -> str:
+            return ",".join(str(uuid.UUID(int=self.rng.getrandbits(128)))
+                            for _ in range(self.rng.randint(1, 2)))
+
+        rewritten = {"targets": uuids, "templates": uuids,
+                     "read_status": lambda: self.rng.choice(("all", "read", "unread", "")),
+                     "starting_before": lambda: str(uuid.UUID(int=self.rng.getrandbits(128)))}
+        return {name: rewritten[name]() if name in rewritten else value
+                for name, value in query.items()}
 
 
 def _positive(case: Case, location: ParameterLocation) -> bool:

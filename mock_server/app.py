@@ -7,48 +7,49 @@ from collections.abc import Callable
 from typing import Any
 
 from connexion import ConnexionMiddleware
-from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
-from mock_server import errors, redis_state
-from mock_server.config import CONTROL_SPEC_PATH, SPEC_PATH, MockConfig
+from mock_server import errors
+from mock_server.config import (
+    BASE_PATH,
+    CONTROL_PATH,
+    CONTROL_SPEC_PATH,
+    DOCS_PATH,
+    SPEC_PATH,
+    MockConfig,
+)
+from mock_server.connexion_seam import validator_map
+from mock_server.deployment import Deployment, build_deployment
 from mock_server.dispatch import Dispatcher, Handler
-from mock_server.faults import FaultBook, Sleep, parse_fault
-from mock_server.fixtures import load_seed, read_yaml
+from mock_server.faults import Sleep
+from mock_server.fixtures import read_yaml
 from mock_server.handlers import users
 from mock_server.handlers.control import ControlHandlers
+from mock_server.handlers.inbox import InboxHandlers
 from mock_server.handlers.notifications import NotificationHandlers
 from mock_server.handlers.preferences import PreferenceHandlers
-from mock_server.journal import Journal
-from mock_server.models import Template
-from mock_server.persistence import StateFile
 from mock_server.stack import middlewares
-from mock_server.store import Store
-from mock_server.validation import CachedParameterValidator, GoJSONBodyValidator
 
-BASE_PATH = "/api/v2"
-CONTROL_PATH = "/__mock"
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
-def create_app(config: MockConfig, *, store: Store | None = None, journal: Journal | None = None,
-               faults: FaultBook | None = None,
+def create_app(config: MockConfig, deployment: Deployment | None = None, *,
                sleep: Sleep = asyncio.sleep) -> ConnexionMiddleware:
-    """Build a mock deployment around its state (given, or made from the configuration).
+    """Serve a deployment (given, or built from the configuration); `sleep` is what latency
+    faults wait with.
 
     Connexion's middleware routes, validates and serves the docs; the handlers sit in a plain
     table behind it (see dispatch.py for why not connexion's AsyncApp).
     """
-    store = store or build_store(config)
-    journal = journal or build_journal(config)
-    faults = faults or build_faults(config)
+    deployment = deployment or build_deployment(config)
+    store, journal, faults = deployment.store, deployment.journal, deployment.faults
     spec = read_yaml(SPEC_PATH)
     specs = {BASE_PATH: spec}
-    handlers = _operations(store, config)
+    handlers = _operations(deployment, config)
     missing = sorted(set(_operation_ids(spec)) - set(handlers))
     if missing:
         raise ValueError(f"{SPEC_PATH.name} has operations the mock does not implement: "
@@ -56,17 +57,15 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
     if config.control:
         specs[CONTROL_PATH] = read_yaml(CONTROL_SPEC_PATH)
         handlers |= _control_operations(ControlHandlers(
-            store, journal, faults, operation_ids=_operation_ids(spec)))
-    stack = middlewares(config, store=store, journal=journal, faults=faults,
-                        api_path=BASE_PATH, control_path=CONTROL_PATH, sleep=sleep)
+            deployment, operation_ids=_operation_ids(spec)))
+    stack = middlewares(config, store=store, journal=journal, faults=faults, sleep=sleep)
     app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__, middlewares=stack)
     for base_path, api_spec in specs.items():
         app.add_api(api_spec, base_path=base_path,
                     resolver=Resolver(function_resolver=handlers.__getitem__),
-                    validator_map={"body": MediaTypeDict({"*/*json": GoJSONBodyValidator}),
-                                   "parameter": CachedParameterValidator},
+                    validator_map=validator_map(),
                     validate_responses=config.validate_responses and base_path == BASE_PATH,
-                    swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"))
+                    swagger_ui_options=SwaggerUIOptions(swagger_ui_path=DOCS_PATH))
     app.add_error_handler(errors.CoderError, errors.handle_coder_error)
     app.add_error_handler(ProblemException, errors.handle_problem)
     app.add_error_handler(HTTPException, errors.http_exception_handler(_allowed_methods(specs)))
@@ -74,49 +73,11 @@ def create_app(config: MockConfig, *, store: Store | None = None, journal: Journ
     return app
 
 
-def build_store(config: MockConfig) -> Store:
-    """The state a configuration starts from: its fixture set, the saved state file, or Redis."""
-    seed = load_seed(config.fixtures)
-
-    def keep(template: Template) -> bool:
-        return config.task_templates or template.feature != "tasks"
-
-    if config.state_url is not None:
-        return redis_state.RedisStore(seed, redis_state.connect(config.state_url),
-                                      template_filter=keep)
-    store = Store(seed, template_filter=keep)
-    if config.state_file is not None:
-        StateFile(config.state_file).attach(store)
-    return store
-
-
-def build_journal(config: MockConfig) -> Journal:
-    """This process's journal, or the one every process of a shared state writes to."""
-    if config.state_url is not None:
-        return redis_state.RedisJournal(redis_state.connect(config.state_url),
-                                        config.journal_size)
-    return Journal(config.journal_size)
-
-
-def build_faults(config: MockConfig) -> FaultBook:
-    """The faults active from the start: `--fault` ones, and `--latency` on every call."""
-    faults = [parse_fault(spec) for spec in config.faults]
-    if config.latency:
-        faults.append(parse_fault(f"*=latency={config.latency}"))
-    if config.state_url is not None:
-        shared = redis_state.RedisFaultBook(redis_state.connect(config.state_url))
-        shared.seed(faults)  # once per shared state, however many processes start
-        return shared
-    book = FaultBook()
-    for fault in faults:
-        book.add(fault)
-    return book
-
-
-def _operations(store: Store, config: MockConfig) -> dict[str, Handler]:
+def _operations(deployment: Deployment, config: MockConfig) -> dict[str, Handler]:
     """operationId → handler: the whole API surface in one table."""
-    notifications = NotificationHandlers(store, config)
-    preferences = PreferenceHandlers(store)
+    notifications = NotificationHandlers(deployment.store, deployment.enqueuer, config)
+    preferences = PreferenceHandlers(deployment.store)
+    inbox = InboxHandlers(deployment.store, deployment.enqueuer)
     return {
         "get-notification-dispatch-methods": notifications.dispatch_methods,
         "get-notifications-settings": notifications.settings,
@@ -126,6 +87,12 @@ def _operations(store: Store, config: MockConfig) -> dict[str, Handler]:
         "get-user-notification-preferences": preferences.read,
         "update-user-notification-preferences": preferences.write,
         "get-user-by-name": users.get_user,
+        "get-custom-notification-templates": notifications.custom_templates,
+        "update-notification-template-dispatch-method": notifications.put_template_method,
+        "list-inbox-notifications": inbox.list,
+        "update-read-status-of-a-notification": inbox.read_status,
+        "mark-all-unread-notifications-as-read": inbox.mark_all_read,
+        "send-a-custom-notification": inbox.custom,
     }
 
 
@@ -139,6 +106,7 @@ def _control_operations(control: ControlHandlers) -> dict[str, Handler]:
         "mock-get-journal": control.journal_entries, "mock-clear-journal": control.clear_journal,
         "mock-get-faults": control.faults, "mock-add-fault": control.add_fault,
         "mock-clear-faults": control.clear_faults, "mock-remove-fault": control.remove_fault,
+        "mock-send-notification": control.send_notification,
     }
 
 

@@ -1,28 +1,24 @@
-"""Coder's API-key and `{user}` middleware: who is calling, and which user the path names.
+"""Coder's API-key and `{user}` policy: who is calling, and which user the path names.
 
-Coder applies both to whole route groups (`/notifications`, `/users/{user}`), so they run before
-the route is matched: an unknown path or a wrong method under a group still needs a valid token.
+Where the token is read, how a key is checked and how `{user}` resolves, each with Coder's exact
+refusals; middleware/auth.py applies them to Coder's route groups.
 """
 
 from __future__ import annotations
 
 import hmac
-import re
-from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from mock_server import errors, wire
-from mock_server.context import Caller, context_of
+from mock_server.context import Caller
 from mock_server.models import User
-from mock_server.store import Clock, Store, utc_now
+from mock_server.state.store import Store
 
 SESSION_COOKIE = "coder_session_token"
 SESSION_HEADER = b"coder-session-token"
-_GROUPS = ("/api/v2/notifications/", "/api/v2/users/")  # chi mounts a group at `/x` and `/x/*`
-_USER_SEGMENT = re.compile(r"^/api/v2/users/([^/]*)(?:/|$)")
 _HTTP_SPACE = " \t\r\n"
 _TOKEN_HEADERS = frozenset({b"cookie", b"authorization", SESSION_HEADER})
 
@@ -120,67 +116,3 @@ def resolve_user(store: Store, caller: Caller, raw: str, *, not_found_status: in
         raise errors.user_not_found(raw, status=not_found_status)
     return user
 
-
-class AuthMiddleware:
-    """Authenticate Coder's route groups and resolve `{user}` before routing, like chi does.
-
-    chi neither strips nor redirects a trailing slash (Starlette would answer 307): it is
-    another, unknown path, except `/users/{user}/`, which is the user's own `/` route.
-    """
-
-    def __init__(self, app: ASGIApp, *, store: Store, user_not_found_status: int,
-                 clock: Clock = utc_now) -> None:
-        self.app = app
-        self.store = store
-        self.user_not_found_status = user_not_found_status
-        self.clock = clock
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        in_group = path.startswith(_GROUPS) or path + "/" in _GROUPS
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not in_group:
-            await self.app(scope, receive, send)
-            return
-        context = context_of(scope)
-        context.caller = caller = authenticate(self.store, token_from(scope), now=self.clock())
-        match = _USER_SEGMENT.match(path)
-        if match:
-            context.subject = resolve_user(self.store, caller, match.group(1),
-                                           not_found_status=self.user_not_found_status)
-        if path.endswith("/") and not (match and match.end() == len(path)):
-            raise errors.route_not_found()
-        if path.endswith("/"):
-            raw_path = scope.get("raw_path")
-            scope = {**scope, "path": path[:-1], "raw_path": raw_path and raw_path[:-1]}
-        await self.app(scope, receive, send)
-
-
-class ControlGuardMiddleware:
-    """Who may call the control API: browser pages only from allowed origins (a page elsewhere
-    could otherwise reset or fault a developer's mock with a simple POST), and with
-    `--control-token` only callers that send the token."""
-
-    TOKEN_HEADER = b"mock-control-token"
-
-    def __init__(self, app: ASGIApp, *, prefix: str, token: str | None,
-                 origin_allowed: Callable[[str], bool]) -> None:
-        self.app = app
-        self.prefix = prefix
-        self.token = token.encode() if token else None
-        self.origin_allowed = origin_allowed
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["method"] != "OPTIONS"
-                and scope["path"].startswith(self.prefix)):
-            headers = dict(scope["headers"])
-            origin = headers.get(b"origin")
-            if origin is not None and not self.origin_allowed(origin.decode("latin-1")):
-                raise errors.CoderError(403, "The control API refuses calls from this origin.",
-                                        detail=f"{origin.decode('latin-1')!r} is not an allowed "
-                                               "origin (see --cors-origin).")
-            given = headers.get(self.TOKEN_HEADER, b"")
-            if self.token is not None and not hmac.compare_digest(given, self.token):
-                raise errors.CoderError(401, "The control API needs its token.",
-                                        detail="Send the --control-token value in the "
-                                               "Mock-Control-Token header.")
-        await self.app(scope, receive, send)

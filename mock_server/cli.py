@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import ipaddress
 import logging
@@ -11,47 +12,52 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
-from mock_server.app import (
+from mock_server.app import create_app
+from mock_server.config import (
     BASE_PATH,
     CONTROL_PATH,
-    build_faults,
-    build_journal,
-    build_store,
-    create_app,
+    DISPATCH_METHODS,
+    DOCS_PATH,
+    ENV_VAR,
+    SPEC_PATH,
+    MockConfig,
 )
-from mock_server.config import DEFAULT_FIXTURES, DISPATCH_METHODS, ENV_VAR, SPEC_PATH, MockConfig
+from mock_server.deployment import build_deployment
 from mock_server.faults import FaultError
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.models import Seed
-from mock_server.persistence import StateFileError
-from mock_server.redis_state import redact
 from mock_server.reload import ReloadingApp
+from mock_server.state.file import StateFileError
+from mock_server.state.redis_backend import redact
 
 FACTORY = "mock_server.cli:app_from_env"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line, documented in README's "Running the mock"."""
+    """The command line, documented in README's "Running the mock"; defaults are MockConfig's."""
+    defaults = MockConfig()
     parser = argparse.ArgumentParser(
         prog="python -m mock_server",
-        description="A local mock of Coder's notifications API (/api/v2).")
+        description=f"A local mock of Coder's notifications API ({BASE_PATH}).")
     add = parser.add_argument
     add("--host", default="127.0.0.1",
         help="address to bind (default 127.0.0.1; 0.0.0.0 shares the mock)")
     add("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
-    add("--fixtures", type=Path, default=DEFAULT_FIXTURES,
+    add("--fixtures", type=Path, default=defaults.fixtures,
         help="fixture set directory: users.yaml, templates.yaml, state.yaml")
     add("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add("--no-access-log", dest="access_log", action="store_false",
         help="do not log every request")
-    add("--default-method", default="smtp", choices=DISPATCH_METHODS,
+    add("--default-method", default=defaults.default_method, choices=DISPATCH_METHODS,
         help="the default dispatch method (CODER_NOTIFICATIONS_METHOD)")
-    add("--user-not-found", type=int, default=400, choices=[400, 404],
+    add("--user-not-found", type=int, default=defaults.user_not_found_status,
+        choices=get_args(get_type_hints(MockConfig)["user_not_found_status"]),
         help="status for an unknown {user}: 400 (Coder to 2025) or 404 (newer)")
     add("--task-templates", action="store_true",
         help="also serve the six Task Events templates (Coder versions with Tasks)")
@@ -62,15 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("--fault", action="append", default=[], metavar="SPEC",
         help="inject a fault: OPERATION[@USER]=STATUS|drop[,times=N][,percent=P][,latency=MS]")
     add("--latency", metavar="MS", help="delay every call: 250, or a range like 100-400")
-    add("--journal-size", type=int, default=1000, help="calls kept in the journal")
+    add("--journal-size", type=int, default=defaults.journal_size,
+        help="calls kept in the journal (default %(default)s)")
     add("--state-file", type=Path, help="keep the state in this JSON file across restarts")
     add("--state", metavar="URL", help="share the state through Redis: redis://HOST:PORT/DB")
     add("--workers", type=int, default=1, help="worker processes (more than 1 needs --state)")
     add("--no-control", dest="control", action="store_false",
         help=f"serve no control API under {CONTROL_PATH}")
     add("--control-token", help="require this Mock-Control-Token header on the control API")
-    add("--max-body-bytes", type=int, default=1024 * 1024,
-        help="answer 413 to larger request bodies (default 1 MiB)")
+    add("--max-body-bytes", type=int, default=defaults.max_body_bytes,
+        help="answer 413 to larger request bodies (default %(default)s bytes)")
     add("--reload", action="store_true",
         help="rebuild when openapi.yaml or the fixtures change; a broken edit is reported")
     return parser
@@ -94,7 +101,8 @@ def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str
     processes = f"{workers} worker processes" if workers > 1 else "this process"
     state = (f"shared in {redact(config.state_url)} (by {processes} and any replica using it)"
              if config.state_url else "in memory (this process only)")
-    lines = [f"Coder notifications mock: {url}{BASE_PATH}  (Swagger UI: {url}{BASE_PATH}/docs/)",
+    api = f"{url}{BASE_PATH}"
+    lines = [f"Coder notifications mock: {api}  (Swagger UI: {api}{DOCS_PATH}/)",
              f"Fixtures: {config.fixtures.resolve()}", f"State: {state}"]
     if config.control:
         lines.append(f"Control API: {url}{CONTROL_PATH}  (reset, faults, journal, outbox)")
@@ -109,9 +117,9 @@ def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str
 
 def build(config: MockConfig, *, reload: bool) -> tuple[ASGIApp, Seed]:
     """The app to serve (reloading or not) and the seed it starts from."""
-    journal, faults = build_journal(config), build_faults(config)
-    store = build_store(config)
-    app = create_app(config, store=store, journal=journal, faults=faults)
+    deployment = build_deployment(config)
+    store = deployment.store
+    app = create_app(config, deployment)
     if not reload:
         return app, store.seed
 
@@ -127,7 +135,7 @@ def build(config: MockConfig, *, reload: bool) -> tuple[ASGIApp, Seed]:
         edited = in_use is not None and in_use == fixtures and any(
             fixtures in path.parents for path in changed)
         seed = load_seed(fixtures) if edited else None
-        rebuilt = create_app(config, store=store, journal=journal, faults=faults)
+        rebuilt = create_app(config, deployment)
         if seed is not None:
             store.reset(seed)
         return rebuilt
@@ -142,8 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from(args)
         _check_workers(args, config)
         _check_exposure(args.host, config)
-        app, seed = build(config, reload=args.reload)
-    except (FixtureError, StateFileError, FaultError, ValueError) as exc:
+    except (FaultError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
@@ -152,8 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
-    print(banner(f"http://{_url_host(host)}:{port}", config, seed, workers=args.workers),
-          flush=True)
+    url = f"http://{_url_host(host)}:{port}"
+    try:
+        config = dataclasses.replace(config, access_url=config.access_url or url)
+        app, seed = build(config, reload=args.reload)
+    except (FixtureError, StateFileError, FaultError, ValueError) as exc:
+        sock.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(banner(url, config, seed, workers=args.workers), flush=True)
     _quiet_logs()
     if args.workers > 1:
         _serve_workers(args, config, sock)

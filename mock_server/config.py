@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+# The mock's paths, owned here: everything else derives from these three.
+BASE_PATH = "/api/v2"  # Coder's API, where its router mounts it
+DOCS_PATH = "/docs"  # Swagger UI, under each API's base path (connexion's openapi.json beside it)
+CONTROL_PATH = "/__mock"  # the mock's own control API (control.yaml)
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 SPEC_PATH = PACKAGE_DIR / "openapi.yaml"
 CONTROL_SPEC_PATH = PACKAGE_DIR / "control.yaml"
@@ -39,6 +44,7 @@ class MockConfig:
     state_url: str | None = None  # redis://HOST:PORT/DB shares the state; None keeps it in memory
     control: bool = True
     control_token: str | None = None
+    access_url: str | None = None  # CODER_ACCESS_URL, for links in notifications; None: served URL
 
     def __post_init__(self) -> None:
         if self.default_method not in DISPATCH_METHODS:

@@ -7,23 +7,18 @@ line (`--fault`, `--latency`) or, for one call, a `Prefer: status=503` request h
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import logging
 import random
 import re
-import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from http import HTTPStatus
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from mock_server.context import Caller
+from mock_server.state.memory import MemoryFaults
 
-from mock_server import errors
-from mock_server.context import Caller, context_of
+if TYPE_CHECKING:
+    from mock_server.state.backend import FaultStorage
 
-logger = logging.getLogger(__name__)
 MAX_LATENCY_MS = 60_000  # a minute: longer would only hang the client and the shutdown
 _PREFER_STATUS = re.compile(r"(?:^|[;,\s])(?:status|code)\s*=\s*(\d{3})\b")
 _PREFER_LATENCY = re.compile(r"(?:^|[;,\s])latency\s*=\s*(\d+)(?:\s*-\s*(\d+))?\b")
@@ -184,50 +179,48 @@ def combine(fired: Sequence[Fault], *, draw: Draw = random.uniform) -> Outcome |
 
 
 class FaultBook:
-    """The active faults, behind one lock: the control API writes them, requests consume them."""
+    """The fault policy over a storage: the control API adds faults, each call takes what fires.
 
-    def __init__(self, *, rng: Callable[[], float] = random.random,
-                 draw: Draw = random.uniform) -> None:
-        self._faults: list[Fault] = []
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+    Which faults fire (target, roll, calls left) is decided here, what they then do together by
+    `combine`; the storage (this process's memory, or Redis) only keeps them.
+    """
+
+    def __init__(self, storage: FaultStorage | None = None, *,
+                 rng: Callable[[], float] = random.random, draw: Draw = random.uniform) -> None:
+        self._storage = storage if storage is not None else MemoryFaults()
         self._rng = rng
         self._draw = draw
 
     def add(self, fault: Fault) -> Fault:
         """Activate a fault; it gets an id for later removal."""
-        with self._lock:
-            fault = replace(fault, id=next(self._ids))
-            self._faults.append(fault)
-        return fault
+        return self._storage.add(fault)
+
+    def seed(self, faults: Sequence[Fault]) -> None:
+        """Activate the configuration's faults, once per storage however many processes share it."""
+        self._storage.add_once(faults)
 
     def faults(self) -> list[Fault]:
-        """The active faults, oldest first."""
-        with self._lock:
-            return list(self._faults)
+        """The active faults, oldest first, with the calls each has left."""
+        return self._storage.all()
 
     def remove(self, fault_id: int) -> bool:
         """Deactivate one fault; False when there was none with that id."""
-        with self._lock:
-            kept = [f for f in self._faults if f.id != fault_id]
-            found, self._faults = len(kept) != len(self._faults), kept
-        return found
+        return self._storage.remove(fault_id)
 
     def clear(self) -> None:
         """Deactivate every fault."""
-        with self._lock:
-            self._faults = []
+        self._storage.clear()
 
     def take(self, operation_id: str | None, caller: Caller | None) -> Outcome | None:
         """What the active faults do to this call (`combine`); once a status or drop has fired,
         later ones cannot change the answer, so they are neither rolled nor counted down."""
         fired: list[Fault] = []
         decided = False
-        for fault in self.faults() if self._has_faults() else ():
+        for fault in self.faults() if self._storage.has_any() else ():
             if decided and fault.decides:
                 continue
             if fault.matches(operation_id, caller) and self._wins_roll(fault) and (
-                    fault.times is None or self._count_down(fault)):
+                    fault.times is None or self._storage.count_down(fault.id)):
                 fired.append(fault)
                 decided = decided or fault.decides
         return combine(fired, draw=self._draw)
@@ -236,84 +229,7 @@ class FaultBook:
         """A `Prefer:` header's fault: it replaces the active ones for this call."""
         return combine([fault], draw=self._draw)
 
-    def _has_faults(self) -> bool:
-        """Cheap test first: most calls meet no fault at all."""
-        return bool(self._faults)
-
     def _wins_roll(self, fault: Fault) -> bool:
         """A percentage fault fires on that share of calls (one rng draw)."""
         return fault.percent >= 100 or self._rng() * 100 < fault.percent
 
-    def _count_down(self, fault: Fault) -> bool:
-        """Use one of a limited fault's calls; False when another call used the last one."""
-        with self._lock:
-            for index, current in enumerate(self._faults):
-                if current.id == fault.id and current.times:
-                    left = current.times - 1
-                    self._faults[index:index + 1] = [replace(current, times=left)] if left else []
-                    return True
-        return False
-
-
-class FaultMiddleware:
-    """Apply the outcome of the faults that fire on routed calls under `prefix` (never the
-    control API), after auth; what the outcome is, `combine` alone decides."""
-
-    def __init__(self, app: ASGIApp, *, book: FaultBook, prefix: str,
-                 sleep: Sleep = asyncio.sleep) -> None:
-        self.app = app
-        self.book = book
-        self.prefix = prefix
-        self.sleep = sleep
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
-            await self.app(scope, receive, send)
-            return
-        context = context_of(scope)
-        prefer = _prefer_fault(scope)
-        outcome = (self.book.one_call(prefer) if prefer is not None
-                   else self.book.take(context.operation_id, context.caller))
-        if outcome is None:
-            await self.app(scope, receive, send)
-            return
-        context.fault = outcome.describe()
-        if outcome.delay_ms:
-            await self.sleep(outcome.delay_ms / 1000)
-        decider = outcome.decider
-        if decider is None:
-            await self.app(scope, receive, send)
-        elif decider.drop:
-            context.dropped = True
-            logger.info("dropping the connection: %s", decider.describe())
-            await _drop(send)
-        else:
-            raise injected(decider)
-
-
-def injected(fault: Fault) -> errors.CoderError:
-    """The answer of a fault with a status: its body, or a Coder-shaped one naming the fault."""
-    status = fault.status
-    assert status is not None, "only a fault with a status has an answer"
-    if fault.body is not None:
-        return errors.CoderError(status, str(fault.body.get("message", "")),
-                                 detail=str(fault.body.get("detail", "")))
-    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    return errors.CoderError(status, f"{reason}.",
-                             detail=f"Injected by the mock ({fault.describe()}).")
-
-
-async def _drop(send: Send) -> None:
-    """Start a response and never finish it: uvicorn closes the connection mid-answer."""
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", b"1")]})
-
-
-def _prefer_fault(scope: Scope) -> Fault | None:
-    for name, value in scope["headers"]:
-        if name.lower() == b"prefer":
-            try:
-                return parse_prefer(value.decode("latin-1"))
-            except FaultError as exc:
-                raise errors.CoderError(400, "Invalid Prefer header.", detail=str(exc)) from None
-    return None

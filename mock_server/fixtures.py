@@ -13,7 +13,7 @@ import jsonschema
 import yaml
 
 from mock_server.models import ApiKey, Seed, Template, User
-from mock_server.store import settings_text
+from mock_server.state.model import settings_text
 
 _UUID = {"type": "string", "format": "uuid"}
 _TIME = {"type": "string", "format": "date-time"}

@@ -122,6 +122,7 @@ class Seed:
     templates: tuple[Template, ...]
     settings_json: str = ""
     preferences: dict[UUID, dict[UUID, bool]] = field(default_factory=dict)
+    inbox: tuple[dict[str, Any], ...] = ()  # rendered inbox notifications, codersdk's JSON form
     source: Path | None = None  # the directory it was read from
 
     def accounts(self) -> list[tuple[User, ApiKey]]:

@@ -10,13 +10,15 @@ from types import TracebackType
 import uvicorn
 from connexion import ConnexionMiddleware
 
-from mock_server.app import BASE_PATH, build_faults, build_journal, build_store, create_app
-from mock_server.config import MockConfig
-from mock_server.faults import FaultBook, parse_fault
+from mock_server.app import create_app
+from mock_server.config import BASE_PATH, MockConfig
+from mock_server.delivery import Enqueuer
+from mock_server.deployment import build_deployment, initial_faults
+from mock_server.faults import FaultBook
 from mock_server.fixtures import load_seed
 from mock_server.journal import Journal
 from mock_server.models import ApiKey
-from mock_server.store import Store
+from mock_server.state import Store
 
 
 class MockServer:
@@ -24,11 +26,12 @@ class MockServer:
 
     def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1") -> None:
         self.config = config or MockConfig()
-        self.store: Store = build_store(self.config)
-        self.journal: Journal = build_journal(self.config)
-        self.faults: FaultBook = build_faults(self.config)
-        self.app: ConnexionMiddleware = create_app(self.config, store=self.store,
-                                                   journal=self.journal, faults=self.faults)
+        deployment = build_deployment(self.config)
+        self.store: Store = deployment.store
+        self.journal: Journal = deployment.journal
+        self.faults: FaultBook = deployment.faults
+        self.enqueuer: Enqueuer = deployment.enqueuer
+        self.app: ConnexionMiddleware = create_app(self.config, deployment)
         self.host = host
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -65,6 +68,8 @@ class MockServer:
             raise RuntimeError("MockServer.start: already started")
         sock = socket.create_server((self.host, 0))
         self._port = sock.getsockname()[1]
+        if self.config.access_url is None:  # links in notifications point at this server
+            self.enqueuer.access_url = f"http://{self.host}:{self._port}"
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
                                                      access_log=False, lifespan="on"))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
@@ -95,10 +100,8 @@ class MockServer:
         self.store.reset(None if self.store.seed.source == fixtures else load_seed(fixtures))
         self.journal.clear()
         self.faults.clear()
-        # the configuration's own faults, as build_faults activates them at start
-        for spec in (*self.config.faults,
-                     *([f"*=latency={self.config.latency}"] if self.config.latency else [])):
-            self.faults.add(parse_fault(spec))
+        for fault in initial_faults(self.config):
+            self.faults.add(fault)
 
     def close(self) -> None:
         """Stop serving, if started; calling it again (or on a server never started) does

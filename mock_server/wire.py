@@ -250,6 +250,13 @@ def parse_uuid(value: str) -> uuid.UUID:
     return uuid.UUID(hex=value.replace("-", ""))
 
 
+def format_time_ns(nanoseconds: int) -> str:
+    """A Unix time in nanoseconds as Go marshals a time.Time that has them (time.Now())."""
+    seconds, fraction = divmod(nanoseconds, 1_000_000_000)
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return text + (f".{fraction:09d}".rstrip("0") if fraction else "") + "Z"
+
+
 def format_time(moment: datetime) -> str:
     """Render a time as Go's time.Time marshals it: RFC 3339, the fraction's trailing zeros cut."""
     moment = moment.astimezone(UTC)

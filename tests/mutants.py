@@ -19,10 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server import wire
 from mock_server.app import create_app
 from mock_server.config import MockConfig
+from mock_server.deployment import build_deployment
 from mock_server.fixtures import load_seed
 from mock_server.models import Preference
 from mock_server.server import MockServer
-from mock_server.store import Store
+from mock_server.state import Store
 from tests.rewrites import (
     Change,
     Headers,
@@ -114,7 +115,7 @@ def frozen_clock(_mock: MockServer) -> ASGIApp:
     """updated_at never moves: every write keeps the first timestamp."""
     config = MockConfig()
     store = Store(load_seed(config.fixtures), clock=lambda: datetime(2025, 1, 1, tzinfo=UTC))
-    return create_app(config, store=store)
+    return create_app(config, build_deployment(config, store=store))
 
 
 def write_good_keys_before_checking(mock: MockServer) -> ASGIApp:

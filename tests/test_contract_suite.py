@@ -16,7 +16,7 @@ import pytest
 from contract_tests import Target, run
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
-from mock_server.store import Store
+from mock_server.state import Store
 from tests.mutants import MUTANTS, Mutant
 
 FAST: dict[str, Any] = {"max_examples": 10, "exitfirst": True, "quiet": True}

@@ -205,6 +205,9 @@ def test_it_listens_on_loopback_only_unless_told_otherwise(mock: MockProcess) ->
      "--phases", "examples,coverage,fuzzing"],
 ], ids=["every-check-both-modes", "negative-fuzzing-no-5xx"])
 def test_schemathesis_run_finds_nothing(mock: MockProcess, options: list[str]) -> None:
+    # from the fixture state: the other tests leave templates (the test notification's too)
+    # disabled, and a disabled test notification is Coder's 500
+    httpx.post(f"{mock.url}/__mock/reset", timeout=10).raise_for_status()
     result = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "run", "openapi.yaml",
          "--url", f"{mock.url}/api/v2", "--header", f"Coder-Session-Token: {OWNER}",

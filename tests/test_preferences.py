@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.app import build_store, create_app
+from mock_server.app import create_app
 from mock_server.config import MockConfig
+from mock_server.deployment import build_deployment
 from mock_server.server import MockServer
-from mock_server.store import Store
+from mock_server.state import Store
 from tests.conftest import ADMIN_ID, BOB, BOB_ID, MEMBER, MEMBER_ID, OWNER, auth
 from tests.helpers import RESOURCE_NOT_FOUND, USER_NOT_FOUND, expect_error, expect_json
 
@@ -289,9 +290,9 @@ def ticker() -> Ticker:
 async def timed(ticker: Ticker) -> AsyncIterator[httpx.AsyncClient]:
     """A deployment whose store reads the ticker."""
     config = MockConfig()
-    seed = build_store(config).seed
-    store = Store(seed, clock=ticker, template_filter=lambda t: t.feature != "tasks")
-    transport = httpx.ASGITransport(app=create_app(config, store=store))
+    seed = build_deployment(config).store.seed
+    store = Store(seed, clock=ticker)
+    transport = httpx.ASGITransport(app=create_app(config, build_deployment(config, store=store)))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 

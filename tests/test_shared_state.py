@@ -12,10 +12,8 @@ import redis
 
 from mock_server.config import MockConfig
 from mock_server.faults import Fault, FaultBook
-from mock_server.journal import Journal
-from mock_server.redis_state import RedisFaultBook, RedisJournal, RedisStore
 from mock_server.server import MockServer
-from mock_server.store import Store
+from mock_server.state.redis_backend import RedisFaults
 from tests.conftest import MEMBER, OWNER, auth
 from tests.helpers import run_threads
 from tests.redis_server import redis_server
@@ -24,6 +22,7 @@ SETTINGS = "/api/v2/notifications/settings"
 PREFS = "/api/v2/users/me/notifications/preferences"
 TEST = "/api/v2/notifications/test"
 TEMPLATE = "f517da0b-cdc9-410f-ab89-a86107c420ed"
+TROUBLESHOOTING = "c425f63e-716a-4bf4-ae24-78348f706c3f"
 OTHER_FIXTURES = Path(__file__).parent / "fixtures" / "other"
 
 
@@ -139,7 +138,8 @@ THREADS, ROUNDS = 8, 12
 
 
 def test_concurrent_writers_on_both_mocks_lose_no_update(pair: tuple[MockServer, ...]) -> None:
-    templates = [str(t.id) for t in pair[0].store.system_templates()[:THREADS]]
+    templates = [str(t.id) for t in pair[0].store.system_templates()
+                 if str(t.id) != TROUBLESHOOTING][:THREADS]  # the test notification stays on
 
     def writer(index: int) -> None:
         clients = [httpx.Client(base_url=mock.url, headers=auth(OWNER)) for mock in pair]
@@ -171,7 +171,7 @@ def test_concurrent_upserts_through_two_stores_lose_nothing(redis_url: str) -> N
 
 
 def test_concurrent_takes_fire_a_limited_fault_exactly_times(redis_url: str) -> None:
-    books = [RedisFaultBook(redis.Redis.from_url(redis_url)) for _ in range(2)]
+    books = [FaultBook(RedisFaults(redis.Redis.from_url(redis_url))) for _ in range(2)]
     books[0].add(Fault(status=503, times=150))
     fired: list[Fault] = []
     run_threads(THREADS, lambda index: [
@@ -223,15 +223,3 @@ def test_a_replica_that_starts_later_joins_the_state(pair: tuple[MockServer, ...
     late.store.subscribe(lambda: changes.append("changed"))
     late.store.clear_outbox()
     assert changes == ["changed"]
-
-
-@pytest.mark.parametrize(("base", "shared", "catalog"), [
-    (Store, RedisStore, {"seed", "subscribe", "key", "user", "user_by_username", "users",
-                         "system_templates", "system_templates_json"}),
-    (FaultBook, RedisFaultBook, {"take"}),  # built on the overridden faults and _count_down
-    (Journal, RedisJournal, {"entries"}),  # renders what the overridden _recent reads
-], ids=["store", "faults", "journal"])
-def test_every_method_that_touches_state_is_shared(base: type, shared: type,
-                                                   catalog: set[str]) -> None:
-    public = {name for name in vars(base) if not name.startswith("_")}
-    assert public - catalog == {name for name in vars(shared) if name in public}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from mock_server.connexion_seam import RememberingRoutingMiddleware
 from mock_server.server import MockServer
-from mock_server.stack import RememberingRoutingMiddleware
 from tests.conftest import OWNER, auth
 
 pytestmark = pytest.mark.anyio

@@ -16,9 +16,9 @@ import pytest
 
 from mock_server.config import DEFAULT_FIXTURES, MockConfig
 from mock_server.fixtures import load_seed
-from mock_server.persistence import FORMAT, StateFile, StateFileError, read_state, write_state
 from mock_server.server import MockServer
-from mock_server.store import Store
+from mock_server.state import Store
+from mock_server.state.file import FORMAT, StateFile, StateFileError, read_state, write_state
 from tests.conftest import OWNER, auth
 from tests.processes import mock_process
 

@@ -1,4 +1,5 @@
-"""The Store: one lock around all state; concurrent writers lose nothing; snapshots round-trip."""
+"""The Store over every state backend (memory, and a real Redis): concurrent writers lose
+nothing, an unknown template writes nothing, snapshots round-trip, listeners hear changes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
+import redis
 
 from mock_server.config import DEFAULT_FIXTURES
 from mock_server.fixtures import load_seed
-from mock_server.models import Seed
-from mock_server.store import Store, UnknownTemplate
+from mock_server.models import Seed, User
+from mock_server.state import StateBackend, Store, UnknownTemplate
+from mock_server.state.memory import MemoryState
+from mock_server.state.redis_backend import RedisState
 from tests.helpers import run_threads
+from tests.redis_server import redis_server
 
 THREADS = 20  # fewer than the 23 system templates: one each
 ROUNDS = 60
@@ -45,13 +51,38 @@ def yielding_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def system_store(seed: Seed, clock: Callable[[], datetime] = yielding_clock) -> Store:
-    return Store(seed, clock=clock, template_filter=lambda t: t.feature != "tasks")
+StoreFactory = Callable[..., Store]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real redis-server for the module; each store gets a database of its own."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request: pytest.FixtureRequest, seed: Seed) -> StoreFactory:
+    """Stores of the fixture set, each on a new, empty backend of the engine under test."""
+    databases = itertools.count()
+
+    def backend() -> StateBackend:
+        if request.param == "memory":
+            return MemoryState()
+        url = request.getfixturevalue("redis_url").rpartition("/")[0]
+        client = redis.Redis.from_url(f"{url}/{next(databases)}", decode_responses=True)
+        client.flushdb()
+        return RedisState(client)
+
+    def make(clock: Callable[[], datetime] = yielding_clock) -> Store:
+        return Store(seed, backend(), clock=clock)
+
+    return make
 
 
 @pytest.mark.usefixtures("contention")
-def test_concurrent_preference_upserts_lose_nothing(seed: Seed) -> None:
-    store = system_store(seed)
+def test_concurrent_preference_upserts_lose_nothing(seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
     users = [user.id for user in seed.users]
     templates = [template.id for template in store.system_templates()][:THREADS]
     notified = itertools.count()
@@ -79,8 +110,9 @@ def test_concurrent_preference_upserts_lose_nothing(seed: Seed) -> None:
 
 
 @pytest.mark.usefixtures("contention")
-def test_concurrent_writers_of_one_user_keep_one_row_per_template(seed: Seed) -> None:
-    store = system_store(seed)
+def test_concurrent_writers_of_one_user_keep_one_row_per_template(
+        seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
     user = seed.users[1].id
     templates = [template.id for template in store.system_templates()]
 
@@ -97,8 +129,9 @@ def test_concurrent_writers_of_one_user_keep_one_row_per_template(seed: Seed) ->
 
 
 @pytest.mark.usefixtures("contention")
-def test_concurrent_settings_writes_are_each_seen_once(seed: Seed) -> None:
-    store = system_store(seed)
+def test_concurrent_settings_writes_are_each_seen_once(
+        seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
     values = ['{"notifier_paused":true}', '{"notifier_paused":false}']
     notified = itertools.count()
     store.subscribe(lambda: next(notified))
@@ -113,23 +146,84 @@ def test_concurrent_settings_writes_are_each_seen_once(seed: Seed) -> None:
     assert next(notified) == THREADS * ROUNDS
 
 
+def message(user: User, n: str, *, dedupe: str | None = None) -> dict[str, Any]:
+    """An outbox message as delivery records it (the store never looks inside)."""
+    return {"id": str(uuid4()), "template_id": str(TROUBLESHOOTING), "user_id": str(user.id),
+            "method": "smtp", "labels": {"n": n}, "dedupe": dedupe}
+
+
+def row(user: User, n: int, *, read_at: str | None = None) -> dict[str, Any]:
+    """An inbox row, created `n` seconds into 2025-07-06."""
+    return {"id": str(UUID(int=n + 1)), "user_id": str(user.id),
+            "template_id": str(TROUBLESHOOTING), "targets": [], "title": f"t{n}",
+            "content": f"**{n}**", "icon": "", "actions": [{"label": "Go", "url": "/x"}],
+            "read_at": read_at, "created_at": f"2025-07-06T00:00:{n:02d}Z"}
+
+
 @pytest.mark.usefixtures("contention")
-def test_concurrent_enqueues_are_all_kept(seed: Seed) -> None:
-    store = system_store(seed)
+def test_concurrent_records_are_all_kept_and_a_dedupe_key_is_kept_once(
+        seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
     owner = seed.users[0]
+    kept: list[bool] = []
 
     def work(index: int) -> None:
         for round_ in range(ROUNDS):
-            store.enqueue(TROUBLESHOOTING, owner, labels={"n": f"{index}-{round_}"})
+            store.record(outbox=[message(owner, f"{index}-{round_}")])
+            kept.append(store.record(outbox=[message(owner, "same", dedupe=f"d{round_}")],
+                                     dedupe=f"d{round_}"))
 
     run_threads(THREADS, work)
-    labels = [message["labels"]["n"] for message in store.outbox()]
+    labels = [m["labels"]["n"] for m in store.outbox() if m["labels"]["n"] != "same"]
     assert sorted(labels) == sorted(f"{i}-{r}" for i in range(THREADS) for r in range(ROUNDS))
-    assert len({message["id"] for message in store.outbox()}) == THREADS * ROUNDS
+    assert kept.count(True) == ROUNDS
+    assert len({m["id"] for m in store.outbox()}) == THREADS * ROUNDS + ROUNDS
 
 
-def test_an_unknown_template_writes_nothing_at_all(seed: Seed) -> None:
-    store = system_store(seed)
+def test_held_messages_are_handed_out_once_and_keep_their_dedupe_key(
+        seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
+    owner = seed.users[0]
+    held = message(owner, "held", dedupe="k")
+    assert store.record(pending=[held], dedupe="k")
+    assert not store.record(outbox=[message(owner, "again", dedupe="k")], dedupe="k")
+    store.clear_outbox()
+    assert not store.record(pending=[held], dedupe="k"), "a held message still counts"
+    assert store.take_pending() == [held]
+    assert store.take_pending() == []
+
+
+def test_inbox_rows_are_the_users_own_and_change_read_state(
+        seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
+    admin, member = seed.users[0], seed.users[1]
+    before = {user.id: store.inbox(user.id) for user in (admin, member)}
+    mine, theirs = row(admin, 1), row(member, 2)
+    store.record(inbox=[mine, theirs])
+    assert store.inbox(admin.id) == [*before[admin.id], mine]
+    assert store.set_read(member.id, mine["id"], read=True) is None, "not the member's"
+    changed = store.set_read(admin.id, mine["id"], read=True)
+    assert changed is not None
+    assert changed["read_at"] is not None
+    assert store.inbox(admin.id)[-1] == changed
+    assert store.set_read(admin.id, mine["id"], read=False) == mine
+    store.mark_all_read(member.id)
+    assert all(r["read_at"] is not None for r in store.inbox(member.id))
+    assert store.inbox(admin.id)[-1]["read_at"] is None, "one user's mark-all is theirs only"
+
+
+def test_template_methods_show_in_the_lists(seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
+    first = store.system_templates()[0]
+    store.set_template_method(first.id, "webhook")
+    assert store.system_templates()[0].method == "webhook"
+    assert json.loads(store.system_templates_json())[0]["method"] == "webhook"
+    assert store.template(first.id).method == "webhook"
+    assert make_store().system_templates()[0].method == first.method, "a store of its own"
+
+
+def test_an_unknown_template_writes_nothing_at_all(seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
     user = seed.users[0].id
     known = store.system_templates()[0].id
     unknown = UUID(int=1)
@@ -150,42 +244,48 @@ class Ticker:
         return self.now
 
 
-def busy_store(seed: Seed) -> Store:
+def busy_store(seed: Seed, make_store: StoreFactory) -> Store:
     """A store after a little of everything."""
-    store = system_store(seed, clock=Ticker())
+    store = make_store(clock=Ticker())
     admin, member = seed.users[0], seed.users[1]
     templates = [template.id for template in store.system_templates()]
     store.put_settings_json('{"notifier_paused":true}')
     store.upsert_preferences(admin.id, {templates[0]: True, templates[1]: False})
     store.upsert_preferences(member.id, {templates[2]: True})
     store.upsert_preferences(admin.id, {templates[0]: False})
-    store.enqueue(TROUBLESHOOTING, admin, labels={})
+    store.record(outbox=[message(admin, "sent", dedupe="s")], pending=[message(member, "held")],
+                 inbox=[row(member, 3), row(admin, 4, read_at="2025-07-06T10:00:00.5Z")],
+                 dedupe="s")
+    store.set_template_method(templates[3], "inbox")
     return store
 
 
-def test_a_snapshot_is_json_and_restores_exactly(seed: Seed) -> None:
-    store = busy_store(seed)
+def test_a_snapshot_is_json_and_restores_exactly(seed: Seed, make_store: StoreFactory) -> None:
+    store = busy_store(seed, make_store)
     snapshot = json.loads(json.dumps(store.snapshot()))
-    fresh = system_store(seed)
+    fresh = make_store()
     fresh.restore(snapshot)
     assert fresh.snapshot() == snapshot
     assert fresh.settings_json() == '{"notifier_paused":true}'
     assert fresh.outbox() == store.outbox()
     for user in seed.users:
         assert fresh.preferences(user.id) == store.preferences(user.id)
+        assert fresh.inbox(user.id) == store.inbox(user.id)
+    assert fresh.system_templates() == store.system_templates()
+    assert not fresh.record(outbox=[message(seed.users[0], "x", dedupe="s")], dedupe="s")
 
 
-def test_a_snapshot_keeps_sub_second_timestamps(seed: Seed) -> None:
-    store = busy_store(seed)
-    times = [p["updated_at"] for prefs in store.snapshot()["preferences"].values()
-             for p in prefs]
+def test_a_snapshot_keeps_sub_second_timestamps(seed: Seed, make_store: StoreFactory) -> None:
+    store = busy_store(seed, make_store)
+    preferences = store.snapshot()["preferences"]
+    times = [p["updated_at"] for user in seed.users[:2] for p in preferences[str(user.id)]]
     assert times == ["2025-07-06T09:12:49.25Z", "2025-07-06T09:12:46.75Z",
                      "2025-07-06T09:12:48Z"]
 
 
-def test_writes_after_a_restore_append_in_order(seed: Seed) -> None:
-    store = busy_store(seed)
-    fresh = system_store(seed)
+def test_writes_after_a_restore_append_in_order(seed: Seed, make_store: StoreFactory) -> None:
+    store = busy_store(seed, make_store)
+    fresh = make_store()
     fresh.restore(store.snapshot())
     admin = seed.users[0].id
     extra = store.system_templates()[5].id
@@ -194,23 +294,25 @@ def test_writes_after_a_restore_append_in_order(seed: Seed) -> None:
                                                store.preferences(admin)] + [extra]
 
 
-def test_restoring_an_empty_snapshot_clears_state(seed: Seed) -> None:
-    store = busy_store(seed)
+def test_restoring_an_empty_snapshot_clears_state(seed: Seed, make_store: StoreFactory) -> None:
+    store = busy_store(seed, make_store)
     store.restore({})
-    assert store.snapshot() == {"settings": "", "preferences": {}, "outbox": []}
+    assert store.snapshot() == {"settings": "", "preferences": {}, "outbox": [], "pending": [],
+                                "inbox": [], "template_methods": {}}
 
 
-def test_reset_returns_to_the_seed_and_notifies(seed: Seed) -> None:
-    store = busy_store(seed)
+def test_reset_returns_to_the_seed_and_notifies(seed: Seed, make_store: StoreFactory) -> None:
+    seeded = make_store(clock=Ticker()).snapshot()
+    store = busy_store(seed, make_store)
     notified = itertools.count()
     store.subscribe(lambda: next(notified))
     store.reset()
-    assert store.snapshot() == {"settings": "", "preferences": {}, "outbox": []}
+    assert store.snapshot() == seeded
     assert next(notified) == 1
 
 
-def test_listeners_hear_changes_only(seed: Seed) -> None:
-    store = system_store(seed)
+def test_listeners_hear_changes_only(seed: Seed, make_store: StoreFactory) -> None:
+    store = make_store()
     notified = itertools.count()
     store.subscribe(lambda: next(notified))
     user = seed.users[0].id
@@ -220,6 +322,6 @@ def test_listeners_hear_changes_only(seed: Seed) -> None:
     assert next(notified) == 0
     store.upsert_preferences(user, {store.system_templates()[0].id: True})
     store.put_settings_json('{"notifier_paused":false}')
-    store.enqueue(TROUBLESHOOTING, seed.users[0], labels={})
+    store.record(outbox=[message(seed.users[0], "x")])
     store.restore(store.snapshot())
     assert next(notified) == 5

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server import validation
+from mock_server import connexion_seam, go_body
 from mock_server.config import SPEC_PATH
 from mock_server.fixtures import read_yaml
 
@@ -27,15 +27,15 @@ shaped = st.fixed_dictionaries({}, optional={
 
 @pytest.mark.parametrize("name", BODIES)
 def test_the_compiled_check_exists_for_coders_bodies(name: str) -> None:
-    assert validation._quick(validation._Identity(BODIES[name])) is not None
+    assert go_body._quick(go_body.SchemaKey(BODIES[name])) is not None
 
 
 @pytest.mark.parametrize("name", BODIES)
 @settings(max_examples=300, deadline=None)
 @given(body=shaped | json_values)
 def test_the_compiled_check_accepts_only_what_connexion_accepts(name: str, body: Any) -> None:
-    key = validation._Identity(BODIES[name])
-    quick = validation._quick(key)
+    key = go_body.SchemaKey(BODIES[name])
+    quick = go_body._quick(key)
     assert quick is not None
     if quick.is_valid(body):
-        assert not list(validation._compiled(key).iter_errors(body)), body
+        assert not list(connexion_seam._compiled(key).iter_errors(body)), body

@@ -5,27 +5,30 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from starlette.responses import Response
 
-from mock_server import errors
+from mock_server import errors, wire
+from mock_server.delivery import NotificationDisabled
+from mock_server.deployment import Deployment
 from mock_server.dispatch import Call
-from mock_server.faults import Fault, FaultBook, FaultError
+from mock_server.faults import Fault, FaultError
 from mock_server.fixtures import FixtureError, load_seed
-from mock_server.journal import Journal
-from mock_server.models import Seed
+from mock_server.gotemplate import TemplateError
+from mock_server.models import Seed, User
 from mock_server.responses import json_response, no_content
-from mock_server.store import Store
+from mock_server.state import UnknownTemplate
 
 
 class ControlHandlers:
     """What a UI developer does to the mock between (or during) test runs."""
 
-    def __init__(self, store: Store, journal: Journal, faults: FaultBook, *,
-                 operation_ids: Collection[str]) -> None:
-        self.store = store
-        self.journal = journal
-        self.book = faults
+    def __init__(self, deployment: Deployment, *, operation_ids: Collection[str]) -> None:
+        self.store = deployment.store
+        self.journal = deployment.journal
+        self.book = deployment.faults
+        self.enqueuer = deployment.enqueuer
         self.operation_ids = frozenset(operation_ids)
 
     async def health(self, _call: Call) -> Response:
@@ -59,9 +62,43 @@ class ControlHandlers:
         """Restore a snapshot taken by GET /state."""
         try:
             self.store.restore(call.body)
-        except (KeyError, TypeError, ValueError) as exc:
+        except ValueError as exc:
             raise errors.CoderError(400, "Cannot restore this state.", detail=str(exc)) from None
+        if not self.enqueuer.paused():
+            self.enqueuer.release()  # held messages of a state that is not paused go out
         return no_content()
+
+    async def send_notification(self, call: Call) -> Response:
+        """Deliver any template to any user, as Coder's internal events do."""
+        body = call.body
+        user = self._user(body["user"])
+        try:
+            receipt = self.enqueuer.enqueue(
+                UUID(body["template_id"]), user, labels=body.get("labels"),
+                data=body.get("data"), targets=[UUID(t) for t in body.get("targets", [])])
+        except UnknownTemplate as exc:
+            raise errors.CoderError(400, "Unknown template.", detail=(
+                f"No notification template has id {exc.template_id}; GET "
+                "/api/v2/notifications/templates/system lists them.")) from None
+        except NotificationDisabled as exc:
+            raise errors.CoderError(400, "Notification is not enabled.", detail=(
+                f"{user.username} has disabled {exc.template.name!r} (or it is off by default "
+                "and they never enabled it): nothing was delivered.")) from None
+        except TemplateError as exc:
+            raise errors.CoderError(400, "Cannot render the template.", detail=str(exc)) from None
+        return json_response(receipt.to_json(), status=201)
+
+    def _user(self, name: str) -> User:
+        """A user by username (any letter case) or id."""
+        try:
+            user = self.store.user(wire.parse_uuid(name))
+        except ValueError:
+            user = self.store.user_by_username(name)
+        if user is None:
+            raise errors.CoderError(400, "Unknown user.", detail=(
+                f"{name!r} is neither the username nor the id of a user of the fixture set "
+                "(GET /__mock/fixtures lists them)."))
+        return user
 
     async def outbox(self, _call: Call) -> Response:
         """Notifications the mock "sent" (test notifications), oldest first."""

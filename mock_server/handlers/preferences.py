@@ -10,7 +10,7 @@ from starlette.responses import Response
 from mock_server import errors, wire
 from mock_server.dispatch import Call
 from mock_server.responses import json_response
-from mock_server.store import Store, UnknownTemplate
+from mock_server.state import Store, UnknownTemplate
 
 BAD_TEMPLATE_ID = "Unable to parse notification template UUID."
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mock_server.store import Store
+from mock_server.state.store import Store
 
 FORMAT = "coder-notifications-mock/state@1"
 logger = logging.getLogger(__name__)
@@ -86,9 +86,9 @@ class StateFile:
         if state is not None:
             try:
                 store.restore(state)
-            except (KeyError, TypeError, ValueError) as exc:
+            except ValueError as exc:
                 raise StateFileError(f"{self.path}: the saved state does not fit this mock "
-                                     f"({exc!r}); delete it to start from the fixtures") from None
+                                     f"({exc}); delete it to start from the fixtures") from None
         self._store = store
         store.subscribe(self._changed)
         if not self._thread.is_alive():

@@ -1,0 +1,1 @@
+"""The mock's own ASGI layers, one module each; stack.py puts them in order with connexion's."""

@@ -1,0 +1,54 @@
+"""The journal's layer: every call, its caller, operation, fault and final status, as answered."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.context import RequestContext, open_context
+from mock_server.journal import Journal
+
+
+class JournalMiddleware:
+    """Record every HTTP call with its final status, including errors and CORS preflights."""
+
+    def __init__(self, app: ASGIApp, *, journal: Journal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        context = open_context(scope)
+        started = time.perf_counter()
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            self.journal.record(_entry(scope, context, status, started))
+
+
+def _entry(scope: Scope, context: RequestContext, status: int,
+           started: float) -> dict[str, Any]:
+    caller = context.caller
+    query = scope.get("query_string", b"").decode("latin-1")
+    return {
+        "time": time.time(),
+        "method": scope["method"],
+        "path": scope["path"] + (f"?{query}" if query else ""),
+        "operation_id": context.operation_id,
+        "user": caller.user.username if caller else None,
+        "status": None if context.dropped else status,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        "fault": context.fault,
+    }

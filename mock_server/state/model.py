@@ -1,0 +1,145 @@
+"""The State value: everything that changes at run time, and its one JSON form.
+
+The same JSON is the control API's snapshot, the state file's content and, part by part, what
+Redis holds, so a state taken from one backend restores into any other.
+
+Messages (outbox and pending) and inbox rows are kept as JSON-ready dicts: they are written once,
+read often, and never interpreted by a backend.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from mock_server.models import Preference, Seed
+
+Message = dict[str, Any]  # one notification message (one method), already JSON-ready
+InboxRow = dict[str, Any]  # one inbox notification as stored: codersdk.InboxNotification's JSON
+METHODS = ("smtp", "webhook", "inbox")  # the database's notification_method enum
+_ROW_STRINGS = ("title", "content", "icon")
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Settings, preferences, messages sent and held, inboxes and changed template methods."""
+
+    settings: str = ""  # the canonical JSON Coder stores, "" when never written
+    preferences: Mapping[UUID, tuple[Preference, ...]] = field(default_factory=dict)
+    outbox: tuple[Message, ...] = ()  # smtp and webhook messages sent, oldest first
+    pending: tuple[Message, ...] = ()  # messages held while the notifier is paused
+    inbox: Mapping[UUID, tuple[InboxRow, ...]] = field(default_factory=dict)  # oldest first
+    template_methods: Mapping[UUID, str] = field(default_factory=dict)  # set through the API
+
+    @classmethod
+    def from_seed(cls, seed: Seed, now: datetime) -> State:
+        """The state a fixture set starts from, every seeded preference stored at `now`."""
+        return cls(settings=seed.settings_json, preferences={
+            user_id: tuple(Preference(tid, disabled, now) for tid, disabled in choices.items())
+            for user_id, choices in seed.preferences.items()},
+            inbox=group_inbox(parse_inbox_row(row) for row in seed.inbox))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (snapshot, state file, Redis); users in id order, whatever the engine."""
+        return {"settings": self.settings,
+                "preferences": {str(uid): preferences_json(self.preferences[uid])
+                                for uid in sorted(self.preferences, key=str)},
+                "outbox": list(self.outbox), "pending": list(self.pending),
+                "inbox": [row for uid in sorted(self.inbox, key=str) for row in self.inbox[uid]],
+                "template_methods": {str(tid): method for tid, method in sorted(
+                    self.template_methods.items(), key=lambda item: str(item[0]))}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> State:
+        """Check a whole JSON form before any backend writes it; ValueError says what is wrong."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a state is a JSON object, not {type(data).__name__}")
+        try:
+            preferences = {UUID(uid): parse_preferences(rows)
+                           for uid, rows in data.get("preferences", {}).items()}
+            outbox = tuple(dict(message) for message in data.get("outbox", []))
+            pending = tuple(dict(message) for message in data.get("pending", []))
+            inbox = group_inbox(parse_inbox_row(row) for row in data.get("inbox", []))
+            methods = {UUID(tid): parse_method(method)
+                       for tid, method in data.get("template_methods", {}).items()}
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{type(exc).__name__}: {exc}") from None
+        return cls(settings=parse_settings(data.get("settings", "")), preferences=preferences,
+                   outbox=outbox, pending=pending, inbox=inbox, template_methods=methods)
+
+
+def group_inbox(rows: Iterable[InboxRow]) -> dict[UUID, tuple[InboxRow, ...]]:
+    """Rows by user, each user's oldest first (the order every backend keeps them in)."""
+    grouped: dict[UUID, list[InboxRow]] = {}
+    for row in rows:
+        grouped.setdefault(UUID(row["user_id"]), []).append(row)
+    return {uid: tuple(sorted(rows, key=created_at)) for uid, rows in grouped.items()}
+
+
+def created_at(row: InboxRow) -> datetime:
+    """When an inbox row was created (rows sort by it; ties keep their order)."""
+    return datetime.fromisoformat(row["created_at"])
+
+
+def parse_inbox_row(row: Mapping[str, Any]) -> InboxRow:
+    """An inbox row checked field by field and written in codersdk's field order."""
+    for name in _ROW_STRINGS:
+        if not isinstance(row.get(name, ""), str):
+            raise TypeError(f"inbox row {row.get('id')!r}: {name} must be a string")
+    actions = [{"label": str(action["label"]), "url": str(action["url"])}
+               for action in row.get("actions", [])]
+    read_at = row.get("read_at")
+    for moment in (row["created_at"], *([read_at] if read_at is not None else [])):
+        datetime.fromisoformat(moment)
+    return {"id": str(UUID(row["id"])), "user_id": str(UUID(row["user_id"])),
+            "template_id": str(UUID(row["template_id"])),
+            "targets": [str(UUID(target)) for target in row.get("targets") or []],
+            "title": row.get("title", ""), "content": row.get("content", ""),
+            "icon": row.get("icon", ""), "actions": actions, "read_at": read_at,
+            "created_at": row["created_at"]}
+
+
+def parse_method(method: Any) -> str:
+    """A template method set through the API: one of the database enum's values."""
+    if method not in METHODS:
+        raise ValueError(f"template method {method!r} is not one of {', '.join(METHODS)}")
+    return method
+
+
+def preferences_json(preferences: tuple[Preference, ...]) -> list[dict[str, Any]]:
+    """One user's preferences as the API and every backend render them."""
+    return [preference.to_json() for preference in preferences]
+
+
+def parse_preferences(rows: Any) -> tuple[Preference, ...]:
+    """One user's preferences from their JSON form; a repeated template keeps its first place."""
+    unique: dict[UUID, Preference] = {}
+    for row in rows:
+        preference = Preference(UUID(row["id"]), bool(row["disabled"]),
+                                datetime.fromisoformat(row["updated_at"]))
+        unique[preference.template_id] = preference
+    return tuple(unique.values())
+
+
+def settings_text(paused: bool) -> str:
+    """The settings as Coder stores them: json.Marshal of the struct, compared byte for byte."""
+    return json.dumps({"notifier_paused": paused}, separators=(",", ":"))
+
+
+def parse_settings(text: Any) -> str:
+    """A snapshot's settings text: "" (never stored) or the canonical JSON Coder stores."""
+    if text == "":
+        return ""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"settings {text!r} is not JSON; expected \"\" or "
+                         '\'{"notifier_paused":true}\'') from None
+    if not isinstance(value, dict) or set(value) != {"notifier_paused"} or not isinstance(
+            value["notifier_paused"], bool):
+        raise ValueError(f"settings {text!r} must be {{\"notifier_paused\": true or false}}")
+    return settings_text(value["notifier_paused"])

@@ -1,0 +1,370 @@
+"""The Redis engine (`--state redis://HOST:PORT/DB`): one mock's state shared by many processes.
+
+Workers of one machine and replicas on several keep their settings, preferences, outbox, faults
+and journal in the keys below, so a team's processes behave as one mock; users, keys and
+templates stay those of the fixture set each process loads. Values are the parts of the State's
+JSON form. Every write is one Redis transaction or Lua script, so concurrent writers in
+different processes never lose an update.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
+
+import redis
+
+from mock_server import wire
+from mock_server.faults import Fault
+from mock_server.models import Preference
+from mock_server.state.backend import Backends
+from mock_server.state.model import (
+    InboxRow,
+    Message,
+    State,
+    parse_preferences,
+    preferences_json,
+)
+
+PREFIX = "coder-mock:"
+SETTINGS = PREFIX + "settings"  # string: the settings JSON
+PREFERENCES = PREFIX + "preferences"  # hash: user id -> the user's preferences, JSON form
+OUTBOX = PREFIX + "outbox"  # list of JSON messages, oldest first
+PENDING = PREFIX + "pending"  # list of JSON messages held while the notifier is paused
+DEDUPE = PREFIX + "dedupe"  # set: the dedupe keys of the messages in the outbox and pending
+INBOX_USERS = PREFIX + "inbox-users"  # set: user ids that have an inbox list
+INBOX = PREFIX + "inbox:"  # + user id: list of JSON inbox rows, oldest first
+METHODS = PREFIX + "template-methods"  # hash: template id -> method set through the API
+SEEDED = PREFIX + "seeded"  # set once a whole state has been written
+FAULTS = PREFIX + "faults"  # hash: fault id -> fault JSON
+FAULT_TIMES = PREFIX + "fault-times"  # hash: fault id -> calls left, for limited faults
+FAULT_IDS = PREFIX + "fault-ids"  # counter
+FAULTS_SEEDED = PREFIX + "faults-seeded"  # set once --fault/--latency have been added
+JOURNAL = PREFIX + "journal"  # list of JSON entries, oldest first
+
+# Merge changes into a user's rows in place (first-stored order kept) and return them all.
+_UPSERT = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local rows = raw and cjson.decode(raw) or {}
+local at = {}
+for i, row in ipairs(rows) do at[row.id] = i end
+for _, change in ipairs(cjson.decode(ARGV[3])) do
+  local row = {id = change[1], disabled = change[2], updated_at = ARGV[2]}
+  if at[change[1]] then rows[at[change[1]]] = row else
+    rows[#rows + 1] = row
+    at[change[1]] = #rows
+  end
+end
+local encoded = '[]'
+if #rows > 0 then encoded = cjson.encode(rows) end
+redis.call('HSET', KEYS[1], ARGV[1], encoded)
+return encoded
+"""
+
+# Append messages sent and held and inbox rows at once, unless the dedupe key (ARGV[1]) is known.
+# ARGV: key, #sent, #held, the sent, the held, then (user id, row) per inbox key in KEYS[5..].
+_RECORD = """
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+local i = 4
+for _ = 1, tonumber(ARGV[2]) do redis.call('RPUSH', KEYS[1], ARGV[i]); i = i + 1 end
+for _ = 1, tonumber(ARGV[3]) do redis.call('RPUSH', KEYS[2], ARGV[i]); i = i + 1 end
+for k = 5, #KEYS do
+  redis.call('SADD', KEYS[4], ARGV[i]); redis.call('RPUSH', KEYS[k], ARGV[i + 1]); i = i + 2
+end
+return 1
+"""
+
+# Count one firing of a limited fault: calls left after it, or -1 when another process used it up.
+_COUNT_DOWN = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+local left = redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
+if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('HDEL', KEYS[2], ARGV[1]) end
+return left
+"""
+
+
+class StateBackendError(ValueError):
+    """The shared state cannot be used; the message names the URL (without password) and why."""
+
+
+def redact(url: str) -> str:
+    """The URL as the banner and errors may show it: any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3,
+                                socket_timeout=10, client_name=f"coder-mock-{os.getpid()}")
+
+
+def connect(url: str) -> redis.Redis:
+    """This process's client for `url` (one pool for state, faults and journal), checked now."""
+    try:
+        client = _client(url)
+        client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise StateBackendError(f"cannot use the shared state at {redact(url)}: {exc} "
+                                "(is redis-server running there? see --state)") from None
+    return client
+
+
+def open_backends(url: str) -> Backends:
+    """The three storages on the Redis at `url`."""
+    client = connect(url)
+    return Backends(state=RedisState(client), faults=RedisFaults(client),
+                    journal=RedisJournal(client))
+
+
+def _preferences(raw: str | None) -> tuple[Preference, ...]:
+    return parse_preferences(json.loads(raw)) if raw else ()
+
+
+class RedisState:
+    """StateBackend in Redis."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._upsert = client.register_script(_UPSERT)
+        self._record = client.register_script(_RECORD)
+
+    def initialise(self, state: State) -> None:
+        """Write `state` only if no other process has (a replica or a restarted worker joins)."""
+
+        def write_if_new(pipe: redis.client.Pipeline) -> None:
+            if not pipe.exists(SEEDED):
+                pipe.multi()
+                self._queue(pipe, state)
+
+        self._redis.transaction(write_if_new, SEEDED)
+
+    def _queue(self, pipe: redis.client.Pipeline, state: State) -> None:
+        users = self._redis.smembers(INBOX_USERS)
+        pipe.delete(PREFERENCES, OUTBOX, PENDING, DEDUPE, METHODS, INBOX_USERS,
+                    *(INBOX + user for user in users))
+        pipe.set(SETTINGS, state.settings)
+        for user_id, stored in state.preferences.items():
+            pipe.hset(PREFERENCES, str(user_id), json.dumps(preferences_json(stored)))
+        for key, messages in ((OUTBOX, state.outbox), (PENDING, state.pending)):
+            if messages:
+                pipe.rpush(key, *(json.dumps(message) for message in messages))
+        keys = {m["dedupe"] for m in (*state.outbox, *state.pending) if m.get("dedupe")}
+        if keys:
+            pipe.sadd(DEDUPE, *keys)
+        for user_id, rows in state.inbox.items():
+            pipe.sadd(INBOX_USERS, str(user_id))
+            pipe.rpush(INBOX + str(user_id), *(json.dumps(row) for row in rows))
+        if state.template_methods:
+            pipe.hset(METHODS, mapping={str(t): m for t, m in state.template_methods.items()})
+        pipe.set(SEEDED, 1)
+
+    def read(self) -> State:
+        """Every part, read in one transaction so they agree."""
+        users = sorted(self._redis.smembers(INBOX_USERS))
+        with self._redis.pipeline() as pipe:
+            pipe.get(SETTINGS).hgetall(PREFERENCES).lrange(OUTBOX, 0, -1)
+            pipe.lrange(PENDING, 0, -1).hgetall(METHODS)
+            for user in users:
+                pipe.lrange(INBOX + user, 0, -1)
+            settings, preferences, outbox, pending, methods, *inboxes = pipe.execute()
+        return State(
+            settings=settings or "", outbox=tuple(map(json.loads, outbox)),
+            preferences={UUID(uid): _preferences(raw) for uid, raw in preferences.items()},
+            pending=tuple(map(json.loads, pending)),
+            inbox={UUID(user): tuple(map(json.loads, rows))
+                   for user, rows in zip(users, inboxes, strict=True) if rows},
+            template_methods={UUID(tid): method for tid, method in methods.items()})
+
+    def replace(self, state: State) -> None:
+        """Every process's state at once, in one transaction."""
+        with self._redis.pipeline() as pipe:
+            self._queue(pipe, state)
+            pipe.execute()
+
+    def settings(self) -> str:
+        """The shared settings text."""
+        return self._redis.get(SETTINGS) or ""
+
+    def put_settings(self, text: str) -> None:
+        """Store new settings text for every process."""
+        self._redis.set(SETTINGS, text)
+
+    def preferences(self, user_id: UUID) -> tuple[Preference, ...]:
+        """The user's preferences, first-stored order."""
+        return _preferences(self._redis.hget(PREFERENCES, str(user_id)))
+
+    def upsert_preferences(self, user_id: UUID, changes: Mapping[UUID, bool],
+                           at: datetime) -> tuple[Preference, ...]:
+        """One Lua script merges, so concurrent writers in any process lose nothing."""
+        rows = json.dumps([[str(tid), disabled] for tid, disabled in changes.items()])
+        return _preferences(self._upsert(keys=[PREFERENCES],
+                                         args=[str(user_id), wire.format_time(at), rows]))
+
+    def record(self, *, outbox: Sequence[Message] = (), inbox: Sequence[InboxRow] = (),
+               pending: Sequence[Message] = (), dedupe: str | None = None) -> bool:
+        """One Lua script: the key checked and everything appended, for every process at once."""
+        rows = [value for row in inbox for value in (row["user_id"], json.dumps(row))]
+        keys = [OUTBOX, PENDING, DEDUPE, INBOX_USERS, *(INBOX + row["user_id"] for row in inbox)]
+        args = [dedupe or "", len(outbox), len(pending), *map(json.dumps, outbox),
+                *map(json.dumps, pending), *rows]
+        return bool(self._record(keys=keys, args=args))
+
+    def take_pending(self) -> list[Message]:
+        """Read and delete in one transaction, so each held message has one taker."""
+        with self._redis.pipeline() as pipe:
+            held, _ = pipe.lrange(PENDING, 0, -1).delete(PENDING).execute()
+        return [json.loads(raw) for raw in held]
+
+    def outbox(self) -> list[Message]:
+        """What any process enqueued, oldest first."""
+        return [json.loads(raw) for raw in self._redis.lrange(OUTBOX, 0, -1)]
+
+    def clear_outbox(self) -> None:
+        """Empty the shared outbox; the held messages keep their dedupe keys."""
+
+        def clear(pipe: redis.client.Pipeline) -> None:
+            keys = {json.loads(raw).get("dedupe") for raw in pipe.lrange(PENDING, 0, -1)}
+            pipe.multi()
+            pipe.delete(OUTBOX, DEDUPE)
+            if keys - {None}:
+                pipe.sadd(DEDUPE, *(keys - {None}))
+
+        self._redis.transaction(clear, PENDING)
+
+    def inbox(self, user_id: UUID) -> list[InboxRow]:
+        """The user's rows, oldest first."""
+        return [json.loads(raw) for raw in self._redis.lrange(INBOX + str(user_id), 0, -1)]
+
+    def set_read_at(self, user_id: UUID, row_id: str, read_at: str | None) -> InboxRow | None:
+        """Optimistic transaction on the user's list: retried if another process writes it."""
+        changed: list[InboxRow] = []
+
+        def update(pipe: redis.client.Pipeline) -> None:
+            changed.clear()
+            rows = [json.loads(raw) for raw in pipe.lrange(INBOX + str(user_id), 0, -1)]
+            index = next((i for i, row in enumerate(rows) if row["id"] == row_id), None)
+            pipe.multi()
+            if index is not None:
+                changed.append({**rows[index], "read_at": read_at})
+                pipe.lset(INBOX + str(user_id), index, json.dumps(changed[0]))
+
+        self._redis.transaction(update, INBOX + str(user_id))
+        return changed[0] if changed else None
+
+    def mark_all_read(self, user_id: UUID, read_at: str) -> None:
+        """Optimistic transaction on the user's list."""
+
+        def update(pipe: redis.client.Pipeline) -> None:
+            rows = [json.loads(raw) for raw in pipe.lrange(INBOX + str(user_id), 0, -1)]
+            pipe.multi()
+            for index, row in enumerate(rows):
+                if row["read_at"] is None:
+                    pipe.lset(INBOX + str(user_id), index, json.dumps({**row, "read_at": read_at}))
+
+        self._redis.transaction(update, INBOX + str(user_id))
+
+    def template_methods(self) -> dict[UUID, str]:
+        """Methods any process set."""
+        return {UUID(tid): method for tid, method in self._redis.hgetall(METHODS).items()}
+
+    def set_template_method(self, template_id: UUID, method: str) -> None:
+        """For every process."""
+        self._redis.hset(METHODS, str(template_id), method)
+
+
+def _fault(raw: str) -> Fault:
+    data = json.loads(raw)
+    return replace(Fault.from_json(data), id=data["id"])
+
+
+class RedisFaults:
+    """FaultStorage in Redis: a limited fault counts down once across every process."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._count_down = client.register_script(_COUNT_DOWN)
+
+    def add(self, fault: Fault) -> Fault:
+        """Ids come from one shared counter."""
+        fault = replace(fault, id=int(self._redis.incr(FAULT_IDS)))
+        with self._redis.pipeline() as pipe:
+            self._queue(pipe, fault)
+            pipe.execute()
+        return fault
+
+    def add_once(self, faults: Sequence[Fault]) -> None:
+        """Once per shared state, not once per worker or replica."""
+
+        def add_all(pipe: redis.client.Pipeline) -> None:
+            if pipe.exists(FAULTS_SEEDED):
+                return
+            first = int(pipe.incrby(FAULT_IDS, len(faults))) - len(faults) + 1 if faults else 0
+            pipe.multi()
+            for offset, fault in enumerate(faults):
+                self._queue(pipe, replace(fault, id=first + offset))
+            pipe.set(FAULTS_SEEDED, 1)
+
+        self._redis.transaction(add_all, FAULTS_SEEDED)
+
+    @staticmethod
+    def _queue(pipe: redis.client.Pipeline, fault: Fault) -> None:
+        pipe.hset(FAULTS, str(fault.id), json.dumps(fault.to_json()))
+        if fault.times is not None:
+            pipe.hset(FAULT_TIMES, str(fault.id), fault.times)
+
+    def all(self) -> list[Fault]:
+        """Oldest first, with the calls each has left now."""
+        with self._redis.pipeline() as pipe:
+            stored, left = pipe.hvals(FAULTS).hgetall(FAULT_TIMES).execute()
+        faults = sorted(map(_fault, stored), key=lambda fault: fault.id)
+        return [replace(f, times=int(left.get(str(f.id), f.times))) if f.times is not None else f
+                for f in faults]
+
+    def has_any(self) -> bool:
+        """One cheap round trip."""
+        return bool(self._redis.hlen(FAULTS))
+
+    def count_down(self, fault_id: int) -> bool:
+        """Taken atomically across processes."""
+        return int(self._count_down(keys=[FAULTS, FAULT_TIMES], args=[fault_id])) >= 0
+
+    def remove(self, fault_id: int) -> bool:
+        """Everywhere at once."""
+        with self._redis.pipeline() as pipe:
+            removed, _ = pipe.hdel(FAULTS, str(fault_id)).hdel(FAULT_TIMES, str(fault_id)).execute()
+        return bool(removed)
+
+    def clear(self) -> None:
+        """Everywhere at once."""
+        self._redis.delete(FAULTS, FAULT_TIMES)
+
+
+class RedisJournal:
+    """JournalStorage in Redis: one list for every process."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    def append(self, entry: dict[str, Any], *, keep: int) -> None:
+        """Append and trim in one transaction."""
+        with self._redis.pipeline() as pipe:
+            pipe.rpush(JOURNAL, json.dumps(entry)).ltrim(JOURNAL, -keep, -1).execute()
+
+    def recent(self, limit: int | None) -> list[dict[str, Any]]:
+        """The newest `limit`, oldest first."""
+        return [json.loads(raw) for raw in self._redis.lrange(JOURNAL, -limit if limit else 0, -1)]
+
+    def clear(self) -> None:
+        """Every process's entries."""
+        self._redis.delete(JOURNAL)
