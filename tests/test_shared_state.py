@@ -13,7 +13,7 @@ import redis
 from mock_server.config import MockConfig
 from mock_server.faults import Fault, FaultBook
 from mock_server.server import MockServer
-from mock_server.state.redis_backend import RedisFaults
+from mock_server.state.redis_faults import RedisFaults
 from tests.conftest import MEMBER, OWNER, auth
 from tests.helpers import run_threads
 from tests.redis_server import redis_server

@@ -20,7 +20,7 @@ from mock_server.fixtures import load_seed
 from mock_server.models import Seed, User
 from mock_server.state import StateBackend, Store, UnknownTemplate
 from mock_server.state.memory import MemoryState
-from mock_server.state.redis_backend import RedisState
+from mock_server.state.redis_state import RedisState
 from tests.helpers import run_threads
 from tests.redis_server import redis_server
 

@@ -1,0 +1,17 @@
+"""The Redis keys a shared mock keeps its state, faults and journal in (one prefix, one list)."""
+
+PREFIX = "coder-mock:"
+SETTINGS = PREFIX + "settings"  # string: the settings JSON
+PREFERENCES = PREFIX + "preferences"  # hash: user id -> the user's preferences, JSON form
+OUTBOX = PREFIX + "outbox"  # list of JSON messages, oldest first
+PENDING = PREFIX + "pending"  # list of JSON messages held while the notifier is paused
+DEDUPE = PREFIX + "dedupe"  # set: the dedupe keys of the messages in the outbox and pending
+INBOX_USERS = PREFIX + "inbox-users"  # set: user ids that have an inbox list
+INBOX = PREFIX + "inbox:"  # + user id: list of JSON inbox rows, oldest first
+METHODS = PREFIX + "template-methods"  # hash: template id -> method set through the API
+SEEDED = PREFIX + "seeded"  # set once a whole state has been written
+FAULTS = PREFIX + "faults"  # hash: fault id -> fault JSON
+FAULT_TIMES = PREFIX + "fault-times"  # hash: fault id -> calls left, for limited faults
+FAULT_IDS = PREFIX + "fault-ids"  # counter
+FAULTS_SEEDED = PREFIX + "faults-seeded"  # set once --fault/--latency have been added
+JOURNAL = PREFIX + "journal"  # list of JSON entries, oldest first
