@@ -3,6 +3,7 @@ is run here against a live mock so that it stays copy-paste correct."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -48,6 +49,36 @@ def test_every_frontend_workflow_command_works(tmp_path: Path) -> None:
     assert by_command[prefer].strip() == "500"
     journal = next(line for line in lines if "/__mock/journal" in line)
     assert '"status":500' in by_command[journal]
+    check_the_inbox_commands(lines, by_command)
+
+
+def check_the_inbox_commands(lines: list[str], by_command: dict[str, str]) -> None:
+    """The inbox commands do what their comments say: the delivered notification is listed,
+    unread, and the id the read-status command takes from the list is that notification's."""
+    def one(*parts: str, without: str = "\0") -> str:
+        found = [line for line in lines if all(p in line for p in parts) and without not in line]
+        assert len(found) == 1, (parts, found)
+        return found[0]
+
+    receipt = json.loads(by_command[one("/__mock/notifications")])
+    assert (receipt["duplicate"], receipt["held"]) == (False, False)
+    delivered = next(m["id"] for m in receipt["messages"] if m["method"] == "inbox")
+    listed = json.loads(by_command[next(line for line in lines
+                                        if line.endswith("/api/v2/notifications/inbox"))])
+    unread = json.loads(by_command[one("inbox?read_status=unread'", without="read-status")])
+    for answer in (listed, unread):
+        assert answer["notifications"][0]["id"] == delivered
+        assert answer["notifications"][0]["read_at"] is None
+    assert all(row["read_at"] is None for row in unread["notifications"])
+    marked = json.loads(by_command[one("read-status")])
+    assert marked["notification"]["id"] == delivered
+    assert marked["notification"]["read_at"] is not None
+    assert marked["unread_count"] == unread["unread_count"] - 1
+    assert by_command[one("mark-all-as-read")] == ""
+    assert by_command[one("/notifications/custom")] == ""
+    outbox = json.loads(by_command[one("/__mock/outbox")])
+    assert {m["template_id"] for m in outbox} >= {receipt["messages"][0]["template_id"],
+                                                  "39b1e189-c857-4b0c-877a-511144c18516"}
 
 
 def help_options() -> set[str]:
