@@ -28,11 +28,17 @@ OWNER_TOKEN = "AdminToken-adminSecretValue000000"
 HEADERS = {"Coder-Session-Token": OWNER_TOKEN, "X-Coder-Bypass-Ratelimit": "true"}
 API = "/api/v2"
 PREF_BODY = json.dumps({"template_disabled_map": {"f517da0b-cdc9-410f-ab89-a86107c420ed": True}})
+READ_BODY = json.dumps({"is_read": True})
+# Delivered to the owner through the mock's control API when the owner's inbox is empty at set-up
+# (a fixture set without an inbox), so that read-status has an id to mark: Workspace Deleted.
+DELIVERY = json.dumps({"template_id": "f517da0b-cdc9-410f-ab89-a86107c420ed", "user": "admin",
+                       "labels": {"name": "bench", "reason": "bench set-up", "initiator": "bench"}})
 
 
 @dataclass(frozen=True)
 class Workload:
-    """One request repeated by wrk; `path` is relative to the API base path."""
+    """One request repeated by wrk; `path` is relative to the API base path, and its `{id}`
+    is each server's own, found at set-up (`prepare`)."""
 
     method: str
     path: str
@@ -43,6 +49,10 @@ class Workload:
         """How the table names it: the request as a client of /api/v2 sends it."""
         return f"{self.method} {API}{self.path}"
 
+    def url_path(self, server: Server) -> str:
+        """The path this server is loaded at: its base path, its parameters filled in."""
+        return f"{server.base_path}{self.path.format_map(server.params)}"
+
 
 WORKLOADS = (
     Workload("GET", "/notifications/settings"),
@@ -50,13 +60,15 @@ WORKLOADS = (
     Workload("GET", "/notifications/templates/system"),
     Workload("GET", "/users/me/notifications/preferences"),
     Workload("GET", "/users/me"),
+    Workload("GET", "/notifications/inbox"),
     Workload("PUT", "/notifications/settings", json.dumps({"notifier_paused": True})),
     Workload("PUT", "/users/me/notifications/preferences", PREF_BODY),
+    Workload("PUT", "/notifications/inbox/{id}/read-status", READ_BODY),
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Options (wrk takes whole seconds); the defaults keep a run under three minutes."""
+    """Options (wrk takes whole seconds); the defaults keep a run to about 3.5 minutes."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds (default 3)")
     parser.add_argument("--duration", type=int, default=3,
@@ -95,7 +107,7 @@ def make_servers(prism_log_level: str) -> list[Server]:
         prism_port = servers.free_port()
     mock = Server("mock", [sys.executable, "-m", "mock_server", "--host", HOST,
                            "--port", str(mock_port), "--no-access-log"],
-                  mock_port, (API,), RESULTS / "mock.log")
+                  mock_port, (API,), RESULTS / "mock.log", control_path="/__mock")
     # Prism drops a relative `servers` URL's path, so it may serve the spec's paths at the root:
     # probe both and use whichever answers 2xx.
     prism = Server("prism", ["npx", "--yes", PRISM_PKG, "mock", "-h", HOST, "-p",
@@ -104,11 +116,40 @@ def make_servers(prism_log_level: str) -> list[Server]:
     return [mock, prism]
 
 
+def inbox_ids(server: Server) -> list[str]:
+    """The ids of the owner's inbox, as the first page lists them."""
+    path = f"{server.base_path}/notifications/inbox"
+    status, body = servers.fetch(server.port, "GET", path, HEADERS)
+    if status != 200:
+        raise RuntimeError(f"{server.name}: GET {path} answered {status}: {body[:500]!r}")
+    return [row["id"] for row in json.loads(body)["notifications"]]
+
+
+def prepare(server: Server) -> None:
+    """Path parameters: `{id}` is the first notification of the owner's inbox, read from the
+    list (Prism's is its example's); on the mock, one is delivered first when the list is empty.
+    Before `verify`, whose settings PUT pauses the notifier (a delivery would then be held)."""
+    ids = inbox_ids(server)
+    server.setup["inbox_listed"] = len(ids)
+    if not ids and server.control_path is not None:
+        path = f"{server.control_path}/notifications"
+        status, body = servers.fetch(server.port, "POST", path, {}, DELIVERY)
+        if status != 201:
+            raise RuntimeError(f"{server.name}: POST {path} answered {status}: {body[:500]!r}")
+        server.setup["delivered"] = json.loads(DELIVERY)
+        ids = inbox_ids(server)
+    if not ids:
+        raise RuntimeError(f"{server.name}: the owner's inbox is empty, so read-status has no id")
+    server.params["id"] = ids[0]
+    how = "delivered at set-up" if "delivered" in server.setup else f"first of {len(ids)} listed"
+    print(f"  {server.name:<5} inbox id {ids[0]} ({how})", flush=True)
+
+
 def verify(server: Server) -> dict[str, list[int]]:
     """Send each workload twice (a repeated PUT may turn 200 into 304); the statuses seen."""
     seen: dict[str, list[int]] = {}
     for work in WORKLOADS:
-        path = f"{server.base_path}{work.path}"
+        path = work.url_path(server)
         statuses = [servers.send(server.port, work.method, path, HEADERS, work.body)
                     for _ in range(2)]
         seen[work.name] = sorted(set(statuses), key=statuses.index)
@@ -125,7 +166,7 @@ def warm_up(pair: list[Server], args: argparse.Namespace) -> None:
     print(f"warming up: {args.warmup:g}s per workload and server", flush=True)
     for work in WORKLOADS:
         for server in pair:
-            url = f"http://{HOST}:{server.port}{server.base_path}{work.path}"
+            url = f"http://{HOST}:{server.port}{work.url_path(server)}"
             loadgen.run(url, work.method, work.body, HEADERS, threads=args.threads,
                         connections=args.connections, duration=args.warmup)
 
@@ -136,7 +177,7 @@ def measure(pair: list[Server], args: argparse.Namespace) -> dict[str, dict[str,
     for rnd in range(1, args.rounds + 1):
         for work in WORKLOADS:
             for server in pair:
-                url = f"http://{HOST}:{server.port}{server.base_path}{work.path}"
+                url = f"http://{HOST}:{server.port}{work.url_path(server)}"
                 result = loadgen.run(url, work.method, work.body, HEADERS, threads=args.threads,
                                      connections=args.connections, duration=args.duration)
                 runs[work.name][server.name].append(result)
@@ -196,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             servers.wait_ready(server, "/notifications/settings", HEADERS, args.startup_timeout)
             print(f"{server.name} answered 2xx after {server.startup_s:.2f}s under base path "
                   f"{server.base_path or '/'!r} (probe statuses {server.probe})", flush=True)
+        print("setting up (path parameters):")
+        for server in pair:
+            prepare(server)
         print("verifying each workload:")
         for server in pair:
             statuses[server.name] = verify(server)
@@ -228,7 +272,7 @@ def build_report(args: argparse.Namespace, pair: list[Server],
         for server in pair:
             entry[server.name] = summarise(runs[work.name][server.name],
                                            statuses[server.name][work.name])
-            entry[server.name]["url_path"] = f"{server.base_path}{work.path}"
+            entry[server.name]["url_path"] = work.url_path(server)
         prism_rps = entry["prism"]["median"]["requests_per_s"]
         entry["ratio_rps"] = entry["mock"]["median"]["requests_per_s"] / prism_rps \
             if prism_rps else None
@@ -242,7 +286,8 @@ def build_report(args: argparse.Namespace, pair: list[Server],
                    "order": "per workload: mock then prism, every round"},
         "machine": report.machine_info(extra),
         "servers": {s.name: {"command": s.argv, "base_path": s.base_path, "probe": s.probe,
-                             "startup_s": s.startup_s, **memory[s.name]} for s in pair},
+                             "startup_s": s.startup_s, "params": s.params, "setup": s.setup,
+                             **memory[s.name]} for s in pair},
         "workloads": workloads,
     }
 

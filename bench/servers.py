@@ -31,6 +31,9 @@ class Server:
     startup_s: float | None = None
     base_path: str | None = None
     probe: dict[str, int] = field(default_factory=dict)
+    control_path: str | None = None  # the mock's control API (`/__mock`); Prism has none
+    params: dict[str, str] = field(default_factory=dict)  # path parameters found at set-up
+    setup: dict[str, object] = field(default_factory=dict)  # how they were found, for the JSON
 
 
 def free_port() -> int:
@@ -49,9 +52,9 @@ def start(server: Server, cwd: Path) -> None:
                                    start_new_session=True)
 
 
-def send(port: int, method: str, path: str, headers: dict[str, str],
-         body: str | None = None, timeout: float = 5.0) -> int:
-    """One HTTP request; the status, so readiness and verification see what wrk will."""
+def fetch(port: int, method: str, path: str, headers: dict[str, str],
+          body: str | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
+    """One HTTP request on loopback; its status and body."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         hdrs = dict(headers)
@@ -59,10 +62,15 @@ def send(port: int, method: str, path: str, headers: dict[str, str],
             hdrs["Content-Type"] = "application/json"
         conn.request(method, path, body=body, headers=hdrs)
         response = conn.getresponse()
-        response.read()
-        return response.status
+        return response.status, response.read()
     finally:
         conn.close()
+
+
+def send(port: int, method: str, path: str, headers: dict[str, str],
+         body: str | None = None, timeout: float = 5.0) -> int:
+    """One HTTP request; the status, so readiness and verification see what wrk will."""
+    return fetch(port, method, path, headers, body, timeout)[0]
 
 
 def wait_ready(server: Server, path: str, headers: dict[str, str], timeout: float) -> float:
