@@ -34,6 +34,7 @@ TEMPLATE = "62f86a30-2330-4b61-a26d-311ff3b608cf"
 UNKNOWN_TEMPLATE = "00000000-0000-4000-8000-000000000000"
 SETTINGS = "/api/v2/notifications/settings"
 PREFERENCES = "/api/v2/users/me/notifications/preferences"
+INBOX = "/api/v2/notifications/inbox"
 PAGE = {"Origin": "http://localhost:3000"}
 TEXT = {"Content-Type": "text/plain"}
 COMPARED_HEADERS = ("allow", "vary", "content-type", "location", "www-authenticate",
@@ -96,6 +97,24 @@ CALLS = [
     Call("GET", "/api/v2/notifications/templates/system", exact=True),
     Call("GET", "/api/v2/notifications/dispatch-methods", exact=True),
     Call("POST", "/api/v2/notifications/test"),
+    # the inbox: Coder's query parameters (unknown, repeated, bad values), path ids, bodies
+    Call("GET", INBOX),
+    Call("GET", INBOX + "?read_status=unread&templates=" + TEMPLATE),
+    Call("GET", INBOX + "?read_status=bogus"),
+    Call("GET", INBOX + "?starting_before=not-a-uuid"),
+    Call("GET", INBOX + "?colour=red"),
+    Call("GET", INBOX + "?templates=a&templates=b"),
+    Call("PUT", INBOX + "/not-a-uuid/read-status", {"is_read": True}),
+    Call("PUT", INBOX + f"/{UNKNOWN_TEMPLATE}/read-status", {"is_read": "yes"}),
+    Call("PUT", INBOX + "/mark-all-as-read"),
+    Call("POST", "/api/v2/notifications/custom",
+         {"content": {"title": "Build finished", "message": "passed"}}),
+    Call("POST", "/api/v2/notifications/custom", {"content": {"title": 1}}),
+    Call("POST", "/api/v2/notifications/custom", {}),
+    Call("GET", "/api/v2/notifications/templates/custom"),
+    Call("PUT", f"/api/v2/notifications/templates/{TEMPLATE}/method", {"method": "webhook"}),
+    Call("PUT", f"/api/v2/notifications/templates/{TEMPLATE}/method", {"method": 7}),
+    Call("PUT", "/api/v2/notifications/templates/nope/method", {"method": "smtp"}),
     # unknown routes, wrong methods, trailing slashes
     Call("GET", "/api/v2/notifications/nope"),
     Call("GET", "/api/v2/nope"),
@@ -173,7 +192,8 @@ def _outcome(call: Call, response: httpx.Response) -> dict[str, Any]:
     if response.headers.get("content-type", "").startswith("application/json"):
         body = response.json()
         message = body.get("message") if isinstance(body, dict) else None
-    return {"call": f"{call.method} {call.path} {call.body or call.raw!r}",
+    sent = call.body if call.body is not None else call.raw
+    return {"call": f"{call.method} {call.path} {sent!r}",
             "status": response.status_code, "refused": response.status_code >= 400,
             "message": message if response.status_code >= 400 else None,
             "headers": {name: response.headers.get(name) for name in COMPARED_HEADERS},
