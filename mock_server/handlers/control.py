@@ -10,6 +10,7 @@ from uuid import UUID
 from starlette.responses import Response
 
 from mock_server import errors, wire
+from mock_server.config import BASE_PATH
 from mock_server.delivery import NotificationDisabled
 from mock_server.deployment import Deployment
 from mock_server.dispatch import Call
@@ -79,7 +80,7 @@ class ControlHandlers:
         except UnknownTemplate as exc:
             raise errors.CoderError(400, "Unknown template.", detail=(
                 f"No notification template has id {exc.template_id}; GET "
-                "/api/v2/notifications/templates/system lists them.")) from None
+                f"{BASE_PATH}/notifications/templates/system lists them.")) from None
         except NotificationDisabled as exc:
             raise errors.CoderError(400, "Notification is not enabled.", detail=(
                 f"{user.username} has disabled {exc.template.name!r} (or it is off by default "
