@@ -153,11 +153,11 @@ def message(user: User, n: str, *, dedupe: str | None = None) -> dict[str, Any]:
 
 
 def row(user: User, n: int, *, read_at: str | None = None) -> dict[str, Any]:
-    """An inbox row, created `n` seconds into 2025-07-06."""
+    """An inbox row, created `n` seconds into 2099-07-06 (after any fixture's rows)."""
     return {"id": str(UUID(int=n + 1)), "user_id": str(user.id),
             "template_id": str(TROUBLESHOOTING), "targets": [], "title": f"t{n}",
             "content": f"**{n}**", "icon": "", "actions": [{"label": "Go", "url": "/x"}],
-            "read_at": read_at, "created_at": f"2025-07-06T00:00:{n:02d}Z"}
+            "read_at": read_at, "created_at": f"2099-07-06T00:00:{n:02d}Z"}
 
 
 @pytest.mark.usefixtures("contention")
@@ -298,7 +298,7 @@ def test_restoring_an_empty_snapshot_clears_state(seed: Seed, make_store: StoreF
     store = busy_store(seed, make_store)
     store.restore({})
     assert store.snapshot() == {"settings": "", "preferences": {}, "outbox": [], "pending": [],
-                                "inbox": [], "template_methods": {}}
+                                "inbox": [], "template_methods": {}, "dedupe": []}
 
 
 def test_reset_returns_to_the_seed_and_notifies(seed: Seed, make_store: StoreFactory) -> None:

@@ -19,6 +19,7 @@ from mock_server.state.model import InboxRow, Message, State
 if TYPE_CHECKING:
     from mock_server.config import MockConfig
     from mock_server.faults import Fault
+    from mock_server.state.events import Accepts, Subscription
 
 
 class StateBackend(Protocol):
@@ -49,7 +50,7 @@ class StateBackend(Protocol):
     def record(self, *, outbox: Sequence[Message] = (), inbox: Sequence[InboxRow] = (),
                pending: Sequence[Message] = (), dedupe: str | None = None) -> bool:
         """Append messages sent, inbox rows and messages held, all or none; False (nothing
-        written) when a message sent or held already carries the `dedupe` key."""
+        written) when the `dedupe` key was recorded before (it is kept from then on)."""
 
     def take_pending(self) -> list[Message]:
         """Remove and return every held message, oldest first (one taker gets each)."""
@@ -101,6 +102,17 @@ class FaultStorage(Protocol):
         """Forget every fault."""
 
 
+class EventStorage(Protocol):
+    """Inbox events between the processes of one mock: each row delivered, to the watch
+    sockets of its user (state/events.py hands them out within a process)."""
+
+    def publish(self, rows: Sequence[InboxRow]) -> None:
+        """Announce rows just recorded, from any thread; every process's sockets get them."""
+
+    async def subscribe(self, user_id: str, accepts: Accepts) -> Subscription:
+        """The user's events from now on that `accepts` takes; no replay of earlier ones."""
+
+
 class JournalStorage(Protocol):
     """Journal entries, oldest first."""
 
@@ -116,11 +128,12 @@ class JournalStorage(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Backends:
-    """The three storages of one deployment, all on the same engine."""
+    """The storages of one deployment, all on the same engine."""
 
     state: StateBackend
     faults: FaultStorage
     journal: JournalStorage
+    events: EventStorage
 
 
 def open_backends(config: MockConfig) -> Backends:

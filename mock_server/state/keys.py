@@ -15,3 +15,4 @@ FAULT_TIMES = PREFIX + "fault-times"  # hash: fault id -> calls left, for limite
 FAULT_IDS = PREFIX + "fault-ids"  # counter
 FAULTS_SEEDED = PREFIX + "faults-seeded"  # set once --fault/--latency have been added
 JOURNAL = PREFIX + "journal"  # list of JSON entries, oldest first
+EVENTS = PREFIX + "inbox-events"  # pub/sub channel: each inbox row delivered, as JSON

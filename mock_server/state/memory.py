@@ -13,6 +13,7 @@ from uuid import UUID
 
 from mock_server.models import Preference
 from mock_server.state.backend import Backends
+from mock_server.state.events import MemoryEvents
 from mock_server.state.model import InboxRow, Message, State
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 def open_backends() -> Backends:
     """Fresh storages for one process."""
-    return Backends(state=MemoryState(), faults=MemoryFaults(), journal=MemoryJournal())
+    return Backends(state=MemoryState(), faults=MemoryFaults(), journal=MemoryJournal(),
+                    events=MemoryEvents())
 
 
 class MemoryState:
@@ -40,6 +42,7 @@ class MemoryState:
         self._pending = list(state.pending)
         self._inbox = {uid: {row["id"]: row for row in rows} for uid, rows in state.inbox.items()}
         self._methods = dict(state.template_methods)
+        self._dedupe = set(state.dedupe)
 
     def initialise(self, state: State) -> None:
         """A process's memory starts empty: the first call always writes."""
@@ -55,7 +58,7 @@ class MemoryState:
                 settings=self._settings, outbox=tuple(self._outbox), pending=tuple(self._pending),
                 preferences={uid: tuple(p.values()) for uid, p in self._preferences.items()},
                 inbox={uid: tuple(rows.values()) for uid, rows in self._inbox.items()},
-                template_methods=dict(self._methods))
+                template_methods=dict(self._methods), dedupe=frozenset(self._dedupe))
 
     def replace(self, state: State) -> None:
         """Swap the whole state at once."""
@@ -90,9 +93,10 @@ class MemoryState:
                pending: Sequence[Message] = (), dedupe: str | None = None) -> bool:
         """Check the key and append, all under the lock."""
         with self._lock:
-            if dedupe is not None and any(message.get("dedupe") == dedupe
-                                          for message in (*self._outbox, *self._pending)):
-                return False
+            if dedupe is not None:
+                if dedupe in self._dedupe:
+                    return False
+                self._dedupe.add(dedupe)
             self._outbox.extend(outbox)
             self._pending.extend(pending)
             for row in inbox:

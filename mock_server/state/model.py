@@ -34,6 +34,7 @@ class State:
     pending: tuple[Message, ...] = ()  # messages held while the notifier is paused
     inbox: Mapping[UUID, tuple[InboxRow, ...]] = field(default_factory=dict)  # oldest first
     template_methods: Mapping[UUID, str] = field(default_factory=dict)  # set through the API
+    dedupe: frozenset[str] = frozenset()  # keys of the notifications enqueued, for de-duplication
 
     @classmethod
     def from_seed(cls, seed: Seed, now: datetime) -> State:
@@ -49,9 +50,11 @@ class State:
                 "preferences": {str(uid): preferences_json(self.preferences[uid])
                                 for uid in sorted(self.preferences, key=str)},
                 "outbox": list(self.outbox), "pending": list(self.pending),
-                "inbox": [row for uid in sorted(self.inbox, key=str) for row in self.inbox[uid]],
+                "inbox": [row for uid in sorted(self.inbox, key=str)
+                          for row in sorted(self.inbox[uid], key=created_at)],
                 "template_methods": {str(tid): method for tid, method in sorted(
-                    self.template_methods.items(), key=lambda item: str(item[0]))}}
+                    self.template_methods.items(), key=lambda item: str(item[0]))},
+                "dedupe": sorted(self.dedupe)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> State:
@@ -66,10 +69,12 @@ class State:
             inbox = group_inbox(parse_inbox_row(row) for row in data.get("inbox", []))
             methods = {UUID(tid): parse_method(method)
                        for tid, method in data.get("template_methods", {}).items()}
+            dedupe = frozenset(str(key) for key in data.get("dedupe", []))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{type(exc).__name__}: {exc}") from None
         return cls(settings=parse_settings(data.get("settings", "")), preferences=preferences,
-                   outbox=outbox, pending=pending, inbox=inbox, template_methods=methods)
+                   outbox=outbox, pending=pending, inbox=inbox, template_methods=methods,
+                   dedupe=dedupe)
 
 
 def group_inbox(rows: Iterable[InboxRow]) -> dict[UUID, tuple[InboxRow, ...]]:

@@ -1,9 +1,10 @@
 """The Redis engine (`--state redis://HOST:PORT/DB`): one mock's state shared by many processes.
 
 Workers of one machine and replicas on several keep their state (redis_state.py), faults
-(redis_faults.py) and journal (redis_journal.py) under the keys of keys.py, so a team's
-processes behave as one mock; users, keys and templates stay those of the fixture set each
-process loads. This module connects and hands out the three storages.
+(redis_faults.py) and journal (redis_journal.py) under the keys of keys.py, and pass inbox
+events to each other's watch sockets over pub/sub (redis_events.py), so a team's processes
+behave as one mock; users, keys and templates stay those of the fixture set each process
+loads. This module connects and hands out the storages.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from mock_server.state.backend import Backends
+from mock_server.state.redis_events import RedisEvents
 from mock_server.state.redis_faults import RedisFaults
 from mock_server.state.redis_journal import RedisJournal
 from mock_server.state.redis_state import RedisState
@@ -51,7 +53,7 @@ def connect(url: str) -> redis.Redis:
 
 
 def open_backends(url: str) -> Backends:
-    """The three storages on the Redis at `url`."""
+    """The storages on the Redis at `url`."""
     client = connect(url)
     return Backends(state=RedisState(client), faults=RedisFaults(client),
-                    journal=RedisJournal(client))
+                    journal=RedisJournal(client), events=RedisEvents(client, url))

@@ -99,9 +99,8 @@ class RedisState:
         for key, messages in ((OUTBOX, state.outbox), (PENDING, state.pending)):
             if messages:
                 pipe.rpush(key, *(json.dumps(message) for message in messages))
-        keys = {m["dedupe"] for m in (*state.outbox, *state.pending) if m.get("dedupe")}
-        if keys:
-            pipe.sadd(DEDUPE, *keys)
+        if state.dedupe:
+            pipe.sadd(DEDUPE, *state.dedupe)
         for user_id, rows in state.inbox.items():
             pipe.sadd(INBOX_USERS, str(user_id))
             pipe.rpush(INBOX + str(user_id), *(json.dumps(row) for row in rows))
@@ -114,17 +113,18 @@ class RedisState:
         users = sorted(self._redis.smembers(INBOX_USERS))
         with self._redis.pipeline() as pipe:
             pipe.get(SETTINGS).hgetall(PREFERENCES).lrange(OUTBOX, 0, -1)
-            pipe.lrange(PENDING, 0, -1).hgetall(METHODS)
+            pipe.lrange(PENDING, 0, -1).hgetall(METHODS).smembers(DEDUPE)
             for user in users:
                 pipe.lrange(INBOX + user, 0, -1)
-            settings, preferences, outbox, pending, methods, *inboxes = pipe.execute()
+            settings, preferences, outbox, pending, methods, dedupe, *inboxes = pipe.execute()
         return State(
             settings=settings or "", outbox=tuple(map(json.loads, outbox)),
             preferences={UUID(uid): _preferences(raw) for uid, raw in preferences.items()},
             pending=tuple(map(json.loads, pending)),
             inbox={UUID(user): tuple(map(json.loads, rows))
                    for user, rows in zip(users, inboxes, strict=True) if rows},
-            template_methods={UUID(tid): method for tid, method in methods.items()})
+            template_methods={UUID(tid): method for tid, method in methods.items()},
+            dedupe=frozenset(dedupe))
 
     def replace(self, state: State) -> None:
         """Every process's state at once, in one transaction."""
@@ -171,16 +171,8 @@ class RedisState:
         return [json.loads(raw) for raw in self._redis.lrange(OUTBOX, 0, -1)]
 
     def clear_outbox(self) -> None:
-        """Empty the shared outbox; the held messages keep their dedupe keys."""
-
-        def clear(pipe: redis.client.Pipeline) -> None:
-            keys = {json.loads(raw).get("dedupe") for raw in pipe.lrange(PENDING, 0, -1)}
-            pipe.multi()
-            pipe.delete(OUTBOX, DEDUPE)
-            if keys - {None}:
-                pipe.sadd(DEDUPE, *(keys - {None}))
-
-        self._redis.transaction(clear, PENDING)
+        """Empty the shared outbox (what was enqueued is still known to de-duplication)."""
+        self._redis.delete(OUTBOX)
 
     def inbox(self, user_id: UUID) -> list[InboxRow]:
         """The user's rows, oldest first."""

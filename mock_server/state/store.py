@@ -13,7 +13,7 @@ from mock_server import wire
 from mock_server.models import ApiKey, Preference, Seed, Template, User
 from mock_server.state.backend import StateBackend
 from mock_server.state.memory import MemoryState
-from mock_server.state.model import InboxRow, Message, State
+from mock_server.state.model import InboxRow, Message, State, created_at
 
 Clock = Callable[[], datetime]
 Listener = Callable[[], None]
@@ -170,8 +170,8 @@ class Store:
         return taken
 
     def inbox(self, user_id: UUID) -> list[InboxRow]:
-        """The user's inbox notifications, oldest first."""
-        return self._backend.inbox(user_id)
+        """The user's inbox notifications, oldest first (by `created_at`, ties as stored)."""
+        return sorted(self._backend.inbox(user_id), key=created_at)
 
     def set_read(self, user_id: UUID, row_id: str, *, read: bool) -> InboxRow | None:
         """Mark one of the user's notifications read now, or unread; None when not theirs."""
