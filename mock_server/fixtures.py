@@ -1,4 +1,5 @@
-"""Fixture sets: a directory of YAML files (users, templates, optional state) read into a Seed."""
+"""Fixture sets: a directory of YAML files (users, templates, optional state and inbox) read
+into a Seed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from uuid import UUID
 import jsonschema
 import yaml
 
+from mock_server.inbox_fixtures import DURATION, InboxEntryError, inbox_rows
 from mock_server.models import ApiKey, Seed, Template, User
 from mock_server.state.model import settings_text
 
@@ -58,6 +60,18 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "object", "additionalProperties": {"type": "boolean"}}},
         },
     },
+    "inbox.yaml": {
+        "type": "object", "required": ["inbox"], "additionalProperties": False,
+        "properties": {"inbox": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "user", "template", "labels", "ago", "read"],
+            "properties": {
+                "id": _UUID, "user": {"type": "string"}, "template": _UUID,
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "data": {"type": "object"}, "targets": {"type": "array", "items": _UUID},
+                "ago": {"type": "string", "pattern": DURATION}, "read": {"type": "boolean"},
+            }}}},
+    },
 }
 
 
@@ -73,11 +87,15 @@ class FixtureError(ValueError):
     """A fixture set that cannot be loaded; the message names the file, the place and the value."""
 
 
-def load_seed(directory: Path) -> Seed:
-    """Read and check a fixture set, so that a broken file is reported before the server starts."""
+def load_seed(directory: Path, *, now: datetime | None = None) -> Seed:
+    """Read and check a fixture set, so that a broken file is reported before the server starts.
+
+    `now` is the moment of loading, which inbox.yaml's relative times count back from.
+    """
     users_doc = _read(directory, "users.yaml")
     templates_doc = _read(directory, "templates.yaml")
     state_doc = _read(directory, "state.yaml", optional=True)
+    inbox_doc = _read(directory, "inbox.yaml", optional=True)
     users = tuple(_user(entry) for entry in users_doc["users"])
     keys = tuple(_key(token, user.id) for user, entry in zip(users, users_doc["users"],
                                                             strict=True)
@@ -94,9 +112,13 @@ def load_seed(directory: Path) -> Seed:
                     list(zip(token_places, [k.id for k in keys], strict=True)))
     _require_unique(directory / "templates.yaml", "id",
                     [(f"templates/{i}/id", str(t.id)) for i, t in enumerate(templates)])
+    try:
+        inbox = inbox_rows(inbox_doc.get("inbox", []), users, templates, now or datetime.now(UTC))
+    except InboxEntryError as exc:
+        raise FixtureError(f"{directory / 'inbox.yaml'}: {exc}") from None
     return Seed(users=users, keys=keys, templates=templates, source=directory.resolve(),
                 settings_json=_settings_json(state_doc),
-                preferences=_preferences(directory, state_doc, users, templates))
+                preferences=_preferences(directory, state_doc, users, templates), inbox=inbox)
 
 
 def _read(directory: Path, name: str, *, optional: bool = False) -> dict[str, Any]:
