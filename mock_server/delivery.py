@@ -6,7 +6,8 @@ methods (the template's, else the deployment default, plus the inbox except for 
 passcode), refuse a disabled notification, drop a duplicate of the same day, render the texts,
 and either deliver at once or hold everything while the notifier is paused. Coder delivers
 asynchronously within about a second; the mock delivers before it answers, so a page that asks
-right after sees the result.
+right after sees the result. Every inbox row recorded is also published to the watch sockets
+(state/events.py), as Coder's inbox dispatcher publishes an InboxNotificationEvent.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from uuid import UUID, uuid4
 
 from mock_server import gotemplate, wire
 from mock_server.models import Template, User
-from mock_server.state import Store, UnknownTemplate
+from mock_server.state import EventStorage, Store, UnknownTemplate
+from mock_server.state.events import MemoryEvents
 from mock_server.state.model import InboxRow, Message
 
 ONE_TIME_PASSCODE = UUID("62f86a30-2330-4b61-a26d-311ff3b608cf")
@@ -54,10 +56,12 @@ class Receipt:
 class Enqueuer:
     """Coder's enqueuer and dispatchers for one deployment."""
 
-    def __init__(self, store: Store, *, default_method: str, access_url: str) -> None:
+    def __init__(self, store: Store, *, default_method: str, access_url: str,
+                 events: EventStorage | None = None) -> None:
         self.store = store
         self.default_method = default_method
         self.access_url = access_url
+        self.events = events if events is not None else MemoryEvents()  # the watch sockets'
 
     def enqueue(self, template_id: UUID, user: User, *, labels: Mapping[str, str] | None = None,
                 data: Mapping[str, Any] | None = None,
@@ -82,6 +86,8 @@ class Enqueuer:
             return Receipt(messages if recorded else (), duplicate=not recorded, held=recorded)
         outbox, inbox = self._split(messages)
         recorded = self.store.record(outbox=outbox, inbox=inbox, dedupe=dedupe)
+        if recorded:
+            self.events.publish(inbox)  # to the watch sockets of every process
         return Receipt(messages if recorded else (), duplicate=not recorded)
 
     def release(self) -> int:
@@ -89,6 +95,7 @@ class Enqueuer:
         outbox, inbox = self._split(self.store.take_pending())
         if outbox or inbox:
             self.store.record(outbox=outbox, inbox=inbox)
+            self.events.publish(inbox)
         return len(outbox) + len(inbox)
 
     def enabled(self, template: Template, user: User) -> bool:

@@ -13,7 +13,7 @@ from mock_server.delivery import Enqueuer
 from mock_server.faults import Fault, FaultBook, parse_fault
 from mock_server.fixtures import load_seed
 from mock_server.journal import Journal
-from mock_server.state import Store, open_backends
+from mock_server.state import EventStorage, Store, open_backends
 from mock_server.state.file import StateFile
 
 DEFAULT_ACCESS_URL = "http://127.0.0.1:8080"  # where `make serve` listens
@@ -21,12 +21,13 @@ DEFAULT_ACCESS_URL = "http://127.0.0.1:8080"  # where `make serve` listens
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
-    """What a running mock holds: its store, its fault book and its journal."""
+    """What a running mock holds: its store, fault book, journal, delivery and events."""
 
     store: Store
     faults: FaultBook
     journal: Journal
     enqueuer: Enqueuer
+    events: EventStorage  # inbox events, for the watch sockets
 
 
 def build_deployment(config: MockConfig, *, store: Store | None = None) -> Deployment:
@@ -40,8 +41,9 @@ def build_deployment(config: MockConfig, *, store: Store | None = None) -> Deplo
     faults = FaultBook(backends.faults)
     faults.seed(initial_faults(config))
     enqueuer = Enqueuer(store, default_method=config.default_method,
-                        access_url=config.access_url or DEFAULT_ACCESS_URL)
-    return Deployment(store=store, faults=faults, enqueuer=enqueuer,
+                        access_url=config.access_url or DEFAULT_ACCESS_URL,
+                        events=backends.events)
+    return Deployment(store=store, faults=faults, enqueuer=enqueuer, events=backends.events,
                       journal=Journal(backends.journal, size=config.journal_size))
 
 

@@ -10,6 +10,7 @@ event that finds it full is dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,10 +37,8 @@ class Subscription:
 
     def offer(self, row: InboxRow) -> None:
         """Hand an event over from any thread; it is filtered on the socket's loop."""
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is listening any more
             self._loop.call_soon_threadsafe(self._put, row)
-        except RuntimeError:  # the socket's loop is closed: nobody is listening any more
-            pass
 
     def _put(self, row: InboxRow) -> None:
         if not self._accepts(row):
