@@ -2,7 +2,10 @@
 
 A fault targets an operation (by operationId, or every one) and optionally one caller, and fires
 on the next N calls or on a percentage of them. Faults come from the control API, the command
-line (`--fault`, `--latency`) or, for one call, a `Prefer: status=503` request header.
+line (`--fault`, `--latency`) or, for one call, a `Prefer: status=503` request header (on the
+watch socket also the `mock_prefer` query parameter, since browsers cannot set its headers).
+On the watch socket a status refuses the upgrade, a latency delays every message, and a drop
+cuts the connection at once or, with `after_messages`, after that many messages.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ MAX_LATENCY_MS = 60_000  # a minute: longer would only hang the client and the s
 _PREFER_STATUS = re.compile(r"(?:^|[;,\s])(?:status|code)\s*=\s*(\d{3})\b")
 _PREFER_LATENCY = re.compile(r"(?:^|[;,\s])latency\s*=\s*(\d+)(?:\s*-\s*(\d+))?\b")
 _PREFER_DROP = re.compile(r"(?:^|[;,\s])drop\b")
+_PREFER_AFTER = re.compile(r"(?:^|[;,\s])after_messages\s*=\s*(\d+)\b")
 _SPEC = re.compile(r"^(?P<operation>[\w*-]+)(?:@(?P<user>[^=]+))?=(?P<rest>.+)$")
 
 
@@ -40,6 +44,7 @@ class Fault:
     body: Mapping[str, Any] | None = None
     latency_ms: tuple[int, int] | None = None
     drop: bool = False
+    after_messages: int | None = None  # with drop: a watch socket sends this many first
     times: int | None = None
     percent: float = 100.0
     id: int = 0
@@ -53,6 +58,11 @@ class Fault:
                 0 <= self.latency_ms[0] <= self.latency_ms[1] <= MAX_LATENCY_MS):
             raise FaultError(f"latency {list(self.latency_ms)} must be 0 <= min <= max <= "
                              f"{MAX_LATENCY_MS} milliseconds")
+        if self.after_messages is not None and not self.drop:
+            raise FaultError(f"after_messages {self.after_messages} needs drop: it is how many "
+                             "messages a watch socket sends before it is dropped")
+        if self.after_messages is not None and self.after_messages < 0:
+            raise FaultError(f"after_messages {self.after_messages} must be at least 0")
         if self.times is not None and self.times < 1:
             raise FaultError(f"times {self.times} must be at least 1")
         if not 0 < self.percent <= 100:
@@ -79,7 +89,8 @@ class Fault:
             low, high = self.latency_ms
             effects.append(f"latency {low}-{high} ms" if low != high else f"latency {low} ms")
         if self.drop:
-            effects.append("drop")
+            effects.append("drop" if self.after_messages is None
+                           else f"drop after {self.after_messages} messages")
         source = f"fault {self.id}" if self.id else "Prefer header"
         return f"{source}: {', '.join(effects)}"
 
@@ -98,11 +109,13 @@ class Fault:
         return cls(operation_id=data.get("operation_id", "*"), user=data.get("user"),
                    status=data.get("status"), body=data.get("body"),
                    latency_ms=tuple(latency) if latency else None, drop=data.get("drop", False),
-                   times=data.get("times"), percent=data.get("percent", 100.0))
+                   after_messages=data.get("after_messages"), times=data.get("times"),
+                   percent=data.get("percent", 100.0))
 
 
 def parse_fault(spec: str) -> Fault:
-    """`OPERATION[@USER]=STATUS|drop[,times=N][,percent=P][,latency=MS|MIN-MAX]` (the CLI form)."""
+    """`OPERATION[@USER]=STATUS|drop[,after_messages=N][,times=N][,percent=P][,latency=MS|MIN-MAX]`
+    (the CLI form)."""
     match = _SPEC.match(spec.strip())
     if match is None:
         raise FaultError(f"fault {spec!r}: expected OPERATION[@USER]=STATUS|drop[,times=N]"
@@ -117,13 +130,15 @@ def parse_fault(spec: str) -> Fault:
                 values["drop"] = True
             elif key == "times":
                 values["times"] = int(value)
+            elif key == "after_messages":
+                values["after_messages"] = int(value)
             elif key == "percent":
                 values["percent"] = float(value.rstrip("%"))
             elif key == "latency":
                 values["latency_ms"] = parse_latency(value)
             else:
                 raise FaultError(f"fault {spec!r}: unknown part {part!r}; use a status, drop, "
-                                 "times=N, percent=P or latency=MS")
+                                 "after_messages=N, times=N, percent=P or latency=MS")
         except ValueError as exc:
             if isinstance(exc, FaultError):
                 raise
@@ -141,13 +156,16 @@ def parse_latency(text: str) -> tuple[int, int]:
 
 
 def parse_prefer(header: str) -> Fault | None:
-    """A one-call fault from a `Prefer` header (`status=503`, `latency=300`, `drop`), if any."""
+    """A one-call fault from a `Prefer` header (`status=503`, `latency=300`, `drop`, with
+    `after_messages=N` on a watch socket), if any."""
     status = _PREFER_STATUS.search(header)
     latency = _PREFER_LATENCY.search(header)
     drop = _PREFER_DROP.search(header) is not None
-    if not (status or latency or drop):
+    after = _PREFER_AFTER.search(header)
+    if not (status or latency or drop or after):
         return None
     return Fault(status=int(status[1]) if status else None, drop=drop,
+                 after_messages=int(after[1]) if after else None,
                  latency_ms=(int(latency[1]), int(latency[2] or latency[1])) if latency else None)
 
 

@@ -9,8 +9,8 @@ from http import HTTPStatus
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import errors
-from mock_server.context import context_of
-from mock_server.faults import Fault, FaultBook, FaultError, Sleep, parse_prefer
+from mock_server.context import RequestContext, context_of
+from mock_server.faults import Fault, FaultBook, FaultError, Outcome, Sleep, parse_prefer
 
 logger = logging.getLogger(__name__)
 
@@ -31,24 +31,29 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         context = context_of(scope)
-        prefer = _prefer_fault(scope)
-        outcome = (self.book.one_call(prefer) if prefer is not None
-                   else self.book.take(context.operation_id, context.caller))
+        outcome = outcome_for(self.book, context, one_call_fault(scope))
         if outcome is None:
             await self.app(scope, receive, send)
             return
-        context.fault = outcome.describe()
         if outcome.delay_ms:
             await self.sleep(outcome.delay_ms / 1000)
         decider = outcome.decider
         if decider is None:
             await self.app(scope, receive, send)
         elif decider.drop:
-            context.dropped = True
-            logger.info("dropping the connection: %s", decider.describe())
-            await _drop(send)
+            await drop(context, decider, send)
         else:
             raise injected(decider)
+
+
+def outcome_for(book: FaultBook, context: RequestContext, one_call: Fault | None) -> Outcome | None:
+    """What the faults do to this call (`combine`, in the book): a one-call fault replaces the
+    active ones; the journal learns which fired."""
+    outcome = (book.one_call(one_call) if one_call is not None
+               else book.take(context.operation_id, context.caller))
+    if outcome is not None:
+        context.fault = outcome.describe()
+    return outcome
 
 
 def injected(fault: Fault) -> errors.CoderError:
@@ -63,17 +68,28 @@ def injected(fault: Fault) -> errors.CoderError:
                              detail=f"Injected by the mock ({fault.describe()}).")
 
 
-async def _drop(send: Send) -> None:
-    """Start a response and never finish it: uvicorn closes the connection mid-answer."""
+async def drop(context: RequestContext, fault: Fault, send: Send) -> None:
+    """Start a response and never finish it: the server closes the connection mid-answer (a
+    WebSocket handshake's too, as its denial never completes)."""
+    context.dropped = True
+    logger.info("dropping the connection: %s", fault.describe())
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-length", b"1")]})
 
 
-def _prefer_fault(scope: Scope) -> Fault | None:
+def one_call_fault(scope: Scope, parameter: str | None = None) -> Fault | None:
+    """The `Prefer:` header's fault for this call; `parameter`, the watch socket's
+    `mock_prefer` value (browsers cannot set a socket's headers), comes first when given."""
+    if parameter is not None:
+        return _parse_prefer(parameter, "Invalid mock_prefer parameter.")
     for name, value in scope["headers"]:
         if name.lower() == b"prefer":
-            try:
-                return parse_prefer(value.decode("latin-1"))
-            except FaultError as exc:
-                raise errors.CoderError(400, "Invalid Prefer header.", detail=str(exc)) from None
+            return _parse_prefer(value.decode("latin-1"), "Invalid Prefer header.")
     return None
+
+
+def _parse_prefer(text: str, message: str) -> Fault | None:
+    try:
+        return parse_prefer(text)
+    except FaultError as exc:
+        raise errors.CoderError(400, message, detail=str(exc)) from None
