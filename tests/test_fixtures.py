@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 import yaml
 
 from mock_server.config import DEFAULT_FIXTURES, MockConfig
+from mock_server.deployment import DEFAULT_ACCESS_URL
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.server import MockServer
 from tests.conftest import MEMBER, OWNER, auth
@@ -20,6 +25,7 @@ from tests.helpers import expect_empty, expect_json
 DELETED = "f517da0b-cdc9-410f-ab89-a86107c420ed"
 ADMIN_ID = "5f8b8d7e-7d1a-4b0e-9d35-0c9b2a1f3e11"
 OTP = "62f86a30-2330-4b61-a26d-311ff3b608cf"
+OTHER_FIXTURES = Path(__file__).parent / "fixtures" / "other"
 Edit = Callable[[dict[str, Any]], object]
 
 
@@ -232,3 +238,187 @@ def test_a_yaml_value_json_cannot_hold_is_a_fixture_error(fixture_dir: Path, val
     users.write_text(users.read_text().replace("name: Ada Admin", f"name: {value}"))
     with pytest.raises(FixtureError, match=r"users\.yaml: .* use plain strings"):
         load_seed(fixture_dir)
+
+
+# inbox.yaml: the inbox each user starts with ----------------------------------------------
+
+LOADED = datetime(2026, 12, 1, 11, 4, 43, 250000, tzinfo=UTC)  # an hour starting at 11:00:00
+AUTOBUILD = "381df2a9-c0c0-4749-420f-80a9280c66f9"  # Workspace Autobuild Failed
+CUSTOM = "39b1e189-c857-4b0c-877a-511144c18516"
+TROUBLESHOOTING = "c425f63e-716a-4bf4-ae24-78348f706c3f"
+REPORT = "34a20db2-e9cc-4a93-b0e4-8569699d7a00"  # Report: Workspace Builds Failed (uses .Data)
+ENTRY_ID = "0f0e0d0c-0b0a-4908-8706-050403020100"
+STORY_TEMPLATES = {  # the kinds of notification the brief's bell shows
+    "f517da0b-cdc9-410f-ab89-a86107c420ed", AUTOBUILD, "0ea69165-ec14-4314-91f1-69566ac3c5a0",
+    "f40fae84-55a2-42cd-99fa-b41c1ca64894", TROUBLESHOOTING,
+    "4e19c0ac-94e1-4532-9515-d1801aa283b2", CUSTOM}
+
+
+def entry(**fields: object) -> dict[str, object]:
+    """One valid inbox.yaml entry (bob's autobuild failed, two hours ago), with changes."""
+    return {"id": ENTRY_ID, "user": "bob", "template": AUTOBUILD,
+            "labels": {"name": "dev", "reason": "autostart"}, "ago": "2h", "read": False,
+            **fields}
+
+
+def write_inbox(directory: Path, *entries: dict[str, object]) -> None:
+    (directory / "inbox.yaml").write_text(yaml.safe_dump({"inbox": list(entries)}),
+                                          encoding="utf-8")
+
+
+def test_the_default_inbox_is_five_per_active_user_two_unread() -> None:
+    seed = load_seed(DEFAULT_FIXTURES, now=LOADED)
+    by_user = {user.username: [r for r in seed.inbox if r["user_id"] == str(user.id)]
+               for user in seed.users}
+    assert {name: len(rows) for name, rows in by_user.items()} == {
+        "admin": 5, "member": 5, "bob": 5, "sam": 0}
+    assert {name: sum(r["read_at"] is None for r in rows) for name, rows in by_user.items()} == {
+        "admin": 2, "member": 2, "bob": 2, "sam": 0}
+    assert {r["template_id"] for r in seed.inbox} >= STORY_TEMPLATES
+    assert len({r["id"] for r in seed.inbox}) == 15
+    for row in seed.inbox:
+        assert row["icon"] == "", "the fallback icon is the API's business"
+        assert row["title"]
+        if row["template_id"] != TROUBLESHOOTING:  # "This is a test notification."
+            assert "**" in row["content"], "Markdown, as Coder's templates and stories have"
+        assert "<no value>" not in json.dumps(row)
+        if row["template_id"] != CUSTOM:  # the Custom Notification has no actions
+            assert row["actions"]
+        for action in row["actions"]:
+            assert action["url"].startswith(DEFAULT_ACCESS_URL)
+    assert next(r["targets"] for r in seed.inbox if r["template_id"] == AUTOBUILD)[1] == ADMIN_ID
+
+
+def test_inbox_times_count_back_from_the_hour_of_loading() -> None:
+    rows = {r["id"]: r for r in load_seed(DEFAULT_FIXTURES, now=LOADED).inbox}
+    created = rows["da941a54-e0e9-43c8-a929-c75418f6c548"]  # the admin's custom one, ago: 20m
+    assert (created["created_at"], created["read_at"]) == ("2026-12-01T10:40:00Z", None)
+    read = rows["7d48e944-5728-4718-a76b-5ddef07b4b3a"]  # the admin's "user created", ago: 6d
+    assert (read["created_at"], read["read_at"]) == ("2026-11-25T11:00:00Z",
+                                                     "2026-11-28T11:00:00Z"), "read halfway"
+    assert rows["37a1abdb-d207-4b5f-807c-e1372baaa617"]["created_at"] == "2026-12-01T09:30:00Z"
+    assert all(datetime.fromisoformat(r["created_at"]) < LOADED for r in rows.values())
+
+
+def test_loads_in_the_same_hour_give_the_same_inbox() -> None:
+    first = load_seed(DEFAULT_FIXTURES, now=LOADED).inbox
+    assert load_seed(DEFAULT_FIXTURES, now=LOADED.replace(minute=59, second=59)).inbox == first
+    later = load_seed(DEFAULT_FIXTURES, now=LOADED + timedelta(hours=1)).inbox
+    assert [datetime.fromisoformat(b["created_at"]) - datetime.fromisoformat(a["created_at"])
+            for a, b in zip(first, later, strict=True)] == [timedelta(hours=1)] * 15
+
+
+def test_without_a_clock_the_inbox_is_recent() -> None:
+    newest = max(datetime.fromisoformat(r["created_at"]) for r in load_seed(DEFAULT_FIXTURES).inbox)
+    assert timedelta(0) < datetime.now(UTC) - newest < timedelta(hours=2)
+
+
+def test_reset_returns_to_the_same_inbox_rows() -> None:
+    mock = MockServer()
+    seeded = mock.store.snapshot()["inbox"]
+    assert len(seeded) == 15
+    member = mock.store.seed.users[1]
+    mock.store.mark_all_read(member.id)
+    assert mock.store.snapshot()["inbox"] != seeded
+    mock.store.reset()
+    assert mock.store.snapshot()["inbox"] == seeded
+
+
+def test_inbox_yaml_is_optional() -> None:
+    assert load_seed(OTHER_FIXTURES).inbox == ()
+
+
+def test_an_entry_is_rendered_with_labels_data_targets_and_the_user(fixture_dir: Path) -> None:
+    target = "5f8b8d7e-7d1a-4b0e-9d35-0c9b2a1f3e11"
+    write_inbox(fixture_dir, entry(targets=[target.upper()], read=True, ago="1d2h30m"),
+                entry(id=str(UUID(int=7)), template=REPORT, labels={}, ago="45s",
+                      data={"report_frequency": "week", "templates": [{"name": "a"}, {}]}))
+    autobuild, report = load_seed(fixture_dir, now=LOADED).inbox
+    assert autobuild == {
+        "id": ENTRY_ID, "user_id": "2c3d4e5f-6a7b-4c8d-9e0f-a1b2c3d4e5f6",
+        "template_id": AUTOBUILD, "targets": [target],
+        "title": 'Workspace "dev" autobuild failed',
+        "content": 'Automatic build of your workspace **dev** failed.\n\nThe specified reason was '
+                   '"**autostart**".',
+        "actions": [{"label": "View workspace", "url": f"{DEFAULT_ACCESS_URL}/@bob/dev"}],
+        "icon": "", "read_at": "2026-11-30T21:45:00Z", "created_at": "2026-11-30T08:30:00Z"}
+    assert "over the last week" in report["content"]
+    assert report["actions"][0]["url"].count("...id%3A<workspace_id>...") == 2
+    assert report["created_at"] == "2026-12-01T10:59:15Z"
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    pytest.param([entry(user="nobody")], "inbox/0/user: no such user 'nobody'; users are admin, "
+                 "bob, member, sam", id="unknown-user"),
+    pytest.param([entry(template=str(UUID(int=1)))], f"inbox/0/template: {UUID(int=1)} names no "
+                 "template in templates.yaml", id="unknown-template"),
+    pytest.param([entry(), entry(id=ENTRY_ID)], f"inbox/1/id: id '{ENTRY_ID}' is already at "
+                 "inbox/0/id; each must be unique", id="duplicate-id"),
+    pytest.param([entry(), entry(id=str(UUID(int=9))), entry(id=ENTRY_ID.upper())],
+                 f"inbox/2/id: id '{ENTRY_ID}' is already at inbox/0/id",
+                 id="duplicate-id-other-case"),
+    pytest.param([entry(labels={"name": 'dev"', "reason": "x"})], "inbox/0: template 'Workspace "
+                 f"Autobuild Failed' ({AUTOBUILD}) does not render: rendered actions are not JSON",
+                 id="does-not-render"),
+    pytest.param([entry(labels={"name": "dev"})], "inbox/0/labels: template 'Workspace Autobuild "
+                 f"Failed' ({AUTOBUILD}) renders '<no value>' in its content: give every label "
+                 "(and data field) it uses; labels are name", id="missing-label"),
+    pytest.param([entry(template=REPORT, labels={})], "inbox/0/labels: template 'Report: "
+                 "Workspace Builds Failed'", id="missing-data"),
+    pytest.param([entry(template=OTP, labels={"one_time_passcode": "1"})], "inbox/0/template: "
+                 "the One-Time Passcode is never sent to the inbox", id="one-time-passcode"),
+    pytest.param([entry(ago="0s")], "inbox/0/ago: must be more than 0s", id="no-time-ago"),
+    pytest.param([entry(ago="2 hours")], "inbox/0/ago: '2 hours' does not match",
+                 id="ago-in-words"),
+    pytest.param([entry(ago="h")], "inbox/0/ago: 'h' does not match", id="ago-without-number"),
+    pytest.param([entry(ago="2h1d")], "inbox/0/ago: '2h1d' does not match", id="ago-out-of-order"),
+    pytest.param([entry(labels={"name": "dev", "reason": 90})],
+                 "inbox/0/labels/reason: 90 is not of type 'string'", id="label-not-a-string"),
+    pytest.param([entry(targets=["nope"])], "inbox/0/targets/0: 'nope' is not a 'uuid'",
+                 id="bad-target"),
+    pytest.param([entry(id="nope")], "inbox/0/id: 'nope' is not a 'uuid'", id="bad-id"),
+    pytest.param([{k: v for k, v in entry().items() if k != "read"}],
+                 "inbox/0: 'read' is a required property", id="missing-read"),
+    pytest.param([entry(read="yes")], "inbox/0/read: 'yes' is not of type 'boolean'",
+                 id="read-not-a-bool"),
+    pytest.param([entry(icon="x")], "inbox/0: Additional properties are not allowed ('icon' "
+                 "was unexpected)", id="unknown-field"),
+    pytest.param([entry(created_at="2025-01-01T00:00:00Z")], "inbox/0: Additional properties "
+                 "are not allowed ('created_at' was unexpected)", id="absolute-time"),
+])
+def test_a_broken_inbox_entry_is_named(fixture_dir: Path, entries: list[dict[str, object]],
+                                       message: str) -> None:
+    write_inbox(fixture_dir, *entries)
+    with pytest.raises(FixtureError) as caught:
+        load_seed(fixture_dir)
+    assert str(caught.value).startswith(f"{fixture_dir / 'inbox.yaml'}: ")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "inbox.yaml: (top level): 'inbox' is a required property"),
+    ("inbox: {}\n", "inbox.yaml: inbox: {} is not of type 'array'"),
+    ("inbox: [\n", "inbox.yaml: not valid YAML"),
+], ids=["empty", "not-a-list", "bad-yaml"])
+def test_a_broken_inbox_file_is_named(fixture_dir: Path, content: str, message: str) -> None:
+    (fixture_dir / "inbox.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(FixtureError, match=re.escape(message)):
+        load_seed(fixture_dir)
+
+
+def test_an_empty_inbox_list_is_an_empty_inbox(fixture_dir: Path) -> None:
+    write_inbox(fixture_dir)
+    assert load_seed(fixture_dir).inbox == ()
+
+
+@pytest.mark.anyio
+async def test_a_broken_inbox_is_refused_by_the_control_api(fixture_dir: Path) -> None:
+    write_inbox(fixture_dir, entry(user="nobody"))
+    mock = MockServer()
+    transport = httpx.ASGITransport(app=mock.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        before = (await client.get("/__mock/state")).json()
+        response = await client.put("/__mock/fixtures", json={"path": str(fixture_dir)})
+        assert response.status_code == 400
+        assert "inbox.yaml: inbox/0/user: no such user 'nobody'" in response.json()["detail"]
+        assert (await client.get("/__mock/state")).json() == before
