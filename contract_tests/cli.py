@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from contract_tests.suite import DEFAULT_MAX_EXAMPLES, run
-from contract_tests.target import Target
+from contract_tests.target import Target, bundled_mock
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="let the suite store preferences the users do not have yet; "
                              "Coder cannot delete them, so they are left at their "
                              "default-equivalent value")
+    parser.add_argument("--send-notifications", action="store_true",
+                        help="really send custom notifications and the test notification, "
+                             "each to the caller itself, and check they reach its inbox (they "
+                             "stay there, unread: Coder cannot delete them)")
+    parser.add_argument("--allow-read-state-changes", action="store_true",
+                        help="let the suite mark all of the owner's notifications read and "
+                             "re-mark read ones; every read state is put back, but the "
+                             "read_at of a re-marked notification becomes the time of the run")
+    parser.add_argument("--allow-method-changes", action="store_true",
+                        help="let the suite change the dispatch method of one template that "
+                             "has one, and put it back (a method of \"\" cannot be put back, "
+                             "so those templates are never changed)")
+    parser.add_argument("--delivery-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="how long a sent notification may take to reach the inbox "
+                             "(default 10; Coder delivers asynchronously, normally within a "
+                             "second)")
     return parser
 
 
@@ -48,24 +64,18 @@ def target_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Target:
     """The target the options (or the environment, or the bundled mock) describe."""
     base_url = args.base_url or environ.get("CODER_URL")
     if base_url is None:
-        return _bundled_mock()
+        return bundled_mock()
     token = args.token or environ.get("CODER_SESSION_TOKEN")
     if not token:
         raise ValueError("--base-url needs an owner's token: --token or CODER_SESSION_TOKEN")
     return Target(base_url=base_url, owner_token=token,
                   member_token=args.member_token or environ.get("CODER_MEMBER_SESSION_TOKEN"),
                   send_test_notification=args.send_test_notification,
-                  allow_new_preferences=args.allow_new_preferences)
-
-
-def _bundled_mock() -> Target:
-    """The mock, in-process: a throwaway deployment, so every check may run on it."""
-    from mock_server.server import MockServer
-
-    server = MockServer()
-    return Target(app=server.app, owner_token=server.token(owner=True),
-                  member_token=server.token(owner=False), send_test_notification=True,
-                  allow_new_preferences=True)
+                  allow_new_preferences=args.allow_new_preferences,
+                  send_notifications=args.send_notifications,
+                  allow_read_state_changes=args.allow_read_state_changes,
+                  allow_method_changes=args.allow_method_changes,
+                  delivery_timeout=args.delivery_timeout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

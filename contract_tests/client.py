@@ -59,6 +59,14 @@ class Exchange:
                 f"  request:   {self.case.as_curl_command()}\n"
                 f"  response:  {self.status} {body}")
 
+    def validate(self) -> Exchange:
+        """Run Schemathesis' response checks (the spec's statuses, schemas, headers) on it."""
+        try:
+            self.case.validate_response(self.response)
+        except AssertionError as exc:
+            raise Violation(self.describe(f"the response breaks the spec: {exc}")) from None
+        return self
+
     def expect(self, condition: bool, rule: str) -> Exchange:
         """Raise a Violation describing this exchange unless `condition` holds."""
         if not condition:
@@ -93,24 +101,25 @@ class Api:
         self.bypass_rate_limit = bypass_rate_limit
 
     def call(self, operation_id: str, *, user: str | None = None, body: Any = NOT_SET,
-             headers: Mapping[str, str] | None = None, validate: bool = True) -> Exchange:
-        """Send one request; with `validate`, Schemathesis' response checks run on it too."""
+             headers: Mapping[str, str] | None = None, validate: bool = True,
+             path: Mapping[str, str] | None = None,
+             query: Mapping[str, str | list[str]] | None = None) -> Exchange:
+        """Send one request; with `validate`, Schemathesis' response checks run on it too.
+
+        `path` fills path parameters other than `{user}`; `query` is sent as given (a list value
+        repeats the parameter), also parameters the spec does not name.
+        """
         operation = self.schema.find_operation_by_id(operation_id)
         sent = dict(headers or {})
         if self.token is not None:
             sent.setdefault(TOKEN_HEADER, self.token)
         if self.bypass_rate_limit:
             sent.setdefault(BYPASS_RATE_LIMIT, "true")
-        case = operation.Case(path_parameters={"user": user} if user is not None else None,
-                              headers=sent, body=body)
-        response = case.call()
-        exchange = Exchange(case, response)
-        if validate:
-            try:
-                case.validate_response(response)
-            except AssertionError as exc:
-                raise Violation(exchange.describe(f"the response breaks the spec: {exc}")) from None
-        return exchange
+        parameters = {**({"user": user} if user is not None else {}), **(path or {})}
+        case = operation.Case(path_parameters=parameters or None, headers=sent, body=body,
+                              query=dict(query) if query is not None else None)
+        exchange = Exchange(case, case.call())
+        return exchange.validate() if validate else exchange
 
     # The operations, named for what a client wants -------------------------------------------
 
@@ -151,6 +160,79 @@ class Api:
         """PUT /users/{user}/notifications/preferences."""
         return self.call("update-user-notification-preferences", user=user,
                          body={"template_disabled_map": dict(choices)}, validate=validate)
+
+
+    # The inbox, custom notifications and template methods (all scoped to the caller) ------
+
+    def inbox(self, validate: bool = True, **query: str | list[str]) -> Exchange:
+        """GET /notifications/inbox with these query parameters."""
+        return self.call("list-inbox-notifications", query=query, validate=validate)
+
+    def inbox_page(self, **query: str) -> InboxPage:
+        """One page of the inbox as this caller reads it (200 and the list's shape required)."""
+        return InboxPage.of(self.inbox(**query).expect_status(200))
+
+    def inbox_walk(self, max_pages: int, **query: str) -> list[InboxPage]:
+        """Pages along the `starting_before` cursor, as Coder's UI asks for them: the next page
+        only after a full one, at most `max_pages`."""
+        pages = [self.inbox_page(**query)]
+        while len(pages) < max_pages and len(pages[-1].items) == PAGE_SIZE:
+            pages.append(self.inbox_page(**query, starting_before=pages[-1].items[-1]["id"]))
+        return pages
+
+    def set_read(self, notification_id: str, is_read: bool, *, validate: bool = True) -> Exchange:
+        """PUT /notifications/inbox/{id}/read-status."""
+        return self.call("update-read-status-of-a-notification", path={"id": notification_id},
+                         body={"is_read": is_read}, validate=validate)
+
+    def mark_all_read(self) -> Exchange:
+        """PUT /notifications/inbox/mark-all-as-read."""
+        return self.call("mark-all-unread-notifications-as-read")
+
+    def send_custom(self, body: Any, *, validate: bool = True) -> Exchange:
+        """POST /notifications/custom with this body (any JSON, to check refusals too)."""
+        return self.call("send-a-custom-notification", body=body, validate=validate)
+
+    def custom_templates(self, *, validate: bool = True) -> Exchange:
+        """GET /notifications/templates/custom."""
+        return self.call("get-custom-notification-templates", validate=validate)
+
+    def put_template_method(self, template_id: str, method: Any, *,
+                            validate: bool = True) -> Exchange:
+        """PUT /notifications/templates/{notification_template}/method."""
+        return self.call("update-notification-template-dispatch-method",
+                         path={"notification_template": template_id}, body={"method": method},
+                         validate=validate)
+
+
+PAGE_SIZE = 25  # Coder's inbox page: GetFilteredInboxNotificationsByUserID's fixed limit
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One answer of the inbox list: its notifications and the caller's unread count."""
+
+    exchange: Exchange
+    items: list[dict[str, Any]]
+    unread_count: int
+
+    @classmethod
+    def of(cls, exchange: Exchange) -> InboxPage:
+        """The page an answer holds; a body of another shape is a violation."""
+        body = exchange.json()
+        exchange.expect(isinstance(body, dict), "the inbox list is one JSON object")
+        exchange.expect(isinstance(body.get("notifications"), list),
+                        "`notifications` must be an array, `[]` when nothing matches, never "
+                        "null or absent (Coder's UI spins or throws on null)")
+        count = body.get("unread_count")
+        exchange.expect(isinstance(count, int) and not isinstance(count, bool) and count >= 0,
+                        "`unread_count` must be a non-negative integer")
+        return cls(exchange, body["notifications"], count)
+
+    @property
+    def ids(self) -> list[str]:
+        """The notifications' ids, in the order answered."""
+        return [item["id"] for item in self.items]
 
 
 def preference_map(exchange: Exchange) -> dict[str, bool]:

@@ -11,6 +11,7 @@ import pytest
 import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.transport import Response
 from schemathesis.generation.case import Case
 from schemathesis.hooks import HookContext
 from schemathesis.schemas import BaseSchema
@@ -32,6 +33,7 @@ from contract_tests.target import Target
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 TEST_NOTIFICATION = "send-a-test-notification"
+SENDS = (TEST_NOTIFICATION, "send-a-custom-notification")  # counted when accepted
 # Never generated: each changes what the guard cannot put back exactly (a notification sent, every
 # read state, a template's method), or answers 500 on a real Coder for a random id (read-status).
 # The inbox properties call them deliberately instead.
@@ -98,8 +100,11 @@ def _schema(contract_run: ContractRun, *, disabled: Sequence[str]) -> BaseSchema
     if target.app is not None:
         schema.app = target.app
 
-    def after_call(_context: HookContext, _case: Case, _response: object) -> None:
+    def after_call(_context: HookContext, case: Case, response: Response) -> None:
         contract_run.requests += 1
+        if case.operation.definition.raw.get("operationId") in SENDS and \
+                200 <= response.status_code < 300:
+            contract_run.sent += 1
 
     schema.hook(after_call)
     return schema
@@ -147,7 +152,7 @@ def guard(owner: Api, facts: Facts, target: Target,
         yield guard
     finally:
         signal.signal(signal.SIGTERM, previous)
-        contract_run.restore_notes = guard.restore()
+        contract_run.restore_notes = guard.restore() + guard.final_notes(contract_run.sent)
 
 
 @pytest.fixture
@@ -162,7 +167,7 @@ def coder_schema(contract_run: ContractRun) -> BaseSchema:
     """The schema for generated tests; the test notification only when sending is allowed."""
     target = contract_run.target
     return _schema(contract_run, disabled=[
-        *NOT_GENERATED, *(() if target.send_test_notification else (TEST_NOTIFICATION,))])
+        *NOT_GENERATED, *(() if target.sends_test_notification else (TEST_NOTIFICATION,))])
 
 
 @pytest.fixture(scope="session")

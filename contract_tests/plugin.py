@@ -34,6 +34,7 @@ class ContractRun:
     target: Target
     max_examples: int
     requests: int = 0
+    sent: int = 0  # notifications a server accepted for delivery (test and custom)
     restore_notes: list[str] = field(default_factory=list)
 
 
@@ -61,13 +62,13 @@ class ContractPlugin:
         settings.load_profile(self._previous_profile)
 
     def pytest_report_header(self) -> list[str]:
-        """Say what is being tested, before anything runs."""
+        """Say what is being tested, and what the run may send and change, before anything runs."""
         target = self.run.target
-        member = "given" if target.member_token else "not given (role checks skipped)"
-        sent = "sent" if target.send_test_notification else "refusals only"
+        member = "given" if target.member_token else "not given (role and scoping checks skipped)"
         return [f"coder contract suite: target {target.label}",
-                f"member token: {member}; test notification: {sent}; "
-                f"max examples: {self.run.max_examples}"]
+                f"member token: {member}; max examples: {self.run.max_examples}",
+                f"sends: {_sends(target)}",
+                *(f"changes, then puts back: {line}" for line in _changes(target))]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """The figures a CI log wants: requests sent, and what was put back."""
@@ -75,6 +76,31 @@ class ContractPlugin:
         terminalreporter.write_line(f"requests sent: {self.run.requests}")
         for note in self.run.restore_notes or ["nothing to put back"]:
             terminalreporter.write_line(f"server state: {note}")
+
+
+def _sends(target: Target) -> str:
+    """What the run may really send, for the report header."""
+    if target.send_notifications:
+        return ("custom notifications and the test notification, each to the caller itself "
+                "(owner and member), waiting up to "
+                f"{target.delivery_timeout:g} s for each; they stay in the inboxes, unread")
+    if target.send_test_notification:
+        return "the test notification, to the owner; custom notifications: refusals only"
+    return "nothing (the test and custom notifications: refusals only)"
+
+
+def _changes(target: Target) -> list[str]:
+    """What the run may change (and then put back), for the report header."""
+    return [
+        "settings; both users' preferences" + (
+            ", storing a few new ones (left at their default-equivalent value)"
+            if target.allow_new_preferences else " (only those already stored)"),
+        "the owner's read states: one unread notification read, then unread (exact)" + (
+            "; mark all read, and re-mark a read one (read_at then moves to the time of the run)"
+            if target.allow_read_state_changes else "; never mark all read"),
+        "the method of one template whose method is not \"\" (exact)"
+        if target.allow_method_changes else "template methods: never (refusals only)",
+    ]
 
 
 USAGE = """usage:
@@ -101,6 +127,17 @@ def add_options(parser: pytest.Parser, *, default_max_examples: int) -> None:
                     help="really send a test notification (otherwise only refusals are checked)")
     group.addoption("--coder-allow-new-preferences", action="store_true",
                     help="let the suite store preferences the users do not have yet")
+    group.addoption("--coder-send-notifications", action="store_true",
+                    help="really send custom notifications and the test notification, each to "
+                         "the caller itself, and check they reach its inbox")
+    group.addoption("--coder-allow-read-state-changes", action="store_true",
+                    help="let the suite mark all of the owner's notifications read and re-mark "
+                         "read ones (read states are put back; read_at of re-marked ones moves)")
+    group.addoption("--coder-allow-method-changes", action="store_true",
+                    help="let the suite change one template's non-empty dispatch method and "
+                         "put it back")
+    group.addoption("--coder-delivery-timeout", type=float, default=10.0,
+                    help="seconds a sent notification may take to reach the inbox (default 10)")
 
 
 def run_from_options(config: pytest.Config, environ: Mapping[str, str], *,
@@ -140,7 +177,12 @@ def run_from_options(config: pytest.Config, environ: Mapping[str, str], *,
                         member_token=option("coder_member_token")
                         or environ.get("CODER_MEMBER_SESSION_TOKEN") or None,
                         send_test_notification=bool(option("coder_send_test_notification")),
-                        allow_new_preferences=bool(option("coder_allow_new_preferences")))
+                        allow_new_preferences=bool(option("coder_allow_new_preferences")),
+                        send_notifications=bool(option("coder_send_notifications")),
+                        allow_read_state_changes=bool(
+                            option("coder_allow_read_state_changes")),
+                        allow_method_changes=bool(option("coder_allow_method_changes")),
+                        delivery_timeout=option("coder_delivery_timeout") or 10.0)
     except ValueError as exc:
         raise pytest.UsageError(f"{exc}\n{USAGE}") from None
     return ContractRun(target=target, max_examples=max_examples)

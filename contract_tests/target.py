@@ -20,6 +20,10 @@ class Target:
     app: Any = None
     send_test_notification: bool = False
     allow_new_preferences: bool = False
+    send_notifications: bool = False  # custom and test notifications, to the callers themselves
+    allow_read_state_changes: bool = False  # mark all read; re-mark read notifications
+    allow_method_changes: bool = False  # change a template's method (one it can put back)
+    delivery_timeout: float = 10.0  # seconds a sent notification may take to reach the inbox
 
     def __post_init__(self) -> None:
         if (self.base_url is None) == (self.app is None):
@@ -28,6 +32,9 @@ class Target:
         if self.base_url is not None and not re.match(r"^https?://[^/]+", self.base_url):
             raise ValueError(f"base_url {self.base_url!r} is not an http(s) URL; give the "
                              "deployment URL, e.g. https://coder.example.com")
+        if not 0 < self.delivery_timeout <= 600:
+            raise ValueError(f"delivery_timeout {self.delivery_timeout!r} must be between 0 and "
+                             "600 seconds")
         for name in ("owner_token", "member_token"):
             token = getattr(self, name)
             if token is not None and not _TOKEN.match(token):
@@ -43,6 +50,11 @@ class Target:
         return base if base.endswith(API_PREFIX) else base + API_PREFIX
 
     @property
+    def sends_test_notification(self) -> bool:
+        """Whether the test notification may really be sent (`--send-notifications` includes it)."""
+        return self.send_test_notification or self.send_notifications
+
+    @property
     def label(self) -> str:
         """How reports name the target."""
         return self.api_url or "the in-process ASGI app"
@@ -55,7 +67,8 @@ def bundled_mock() -> Target:
     server = MockServer()
     return Target(app=server.app, owner_token=server.token(owner=True),
                   member_token=server.token(owner=False), send_test_notification=True,
-                  allow_new_preferences=True)
+                  allow_new_preferences=True, send_notifications=True,
+                  allow_read_state_changes=True, allow_method_changes=True)
 
 
 def _redact(token: str) -> str:
