@@ -32,6 +32,7 @@ from mock_server.handlers.control import ControlHandlers
 from mock_server.handlers.inbox import InboxHandlers
 from mock_server.handlers.notifications import NotificationHandlers
 from mock_server.handlers.preferences import PreferenceHandlers
+from mock_server.middleware.watch import WATCH_OPERATION
 from mock_server.stack import middlewares
 
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -51,14 +52,16 @@ def create_app(config: MockConfig, deployment: Deployment | None = None, *,
     specs = {BASE_PATH: spec}
     handlers = _operations(deployment, config)
     missing = sorted(set(_operation_ids(spec)) - set(handlers))
+    missing += sorted(set(_socket_operations(spec).values()) - {WATCH_OPERATION})
     if missing:
         raise ValueError(f"{SPEC_PATH.name} has operations the mock does not implement: "
                          f"{', '.join(missing)}")
     if config.control:
         specs[CONTROL_PATH] = read_yaml(CONTROL_SPEC_PATH)
-        handlers |= _control_operations(ControlHandlers(
-            deployment, operation_ids=_operation_ids(spec)))
-    stack = middlewares(config, store=store, journal=journal, faults=faults, sleep=sleep)
+        handlers |= _control_operations(ControlHandlers(deployment, operation_ids=[
+            *_operation_ids(spec), *_socket_operations(spec).values()]))
+    stack = middlewares(config, store=store, journal=journal, faults=faults,
+                        events=deployment.events, sleep=sleep)
     app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__, middlewares=stack)
     for base_path, api_spec in specs.items():
         app.add_api(api_spec, base_path=base_path,
@@ -115,11 +118,19 @@ def _operation_ids(spec: dict[str, Any]) -> list[str]:
             for method, operation in item.items() if method in _HTTP_METHODS]
 
 
+def _socket_operations(spec: dict[str, Any]) -> dict[str, str]:
+    """The WebSocket operations openapi.yaml records under `x-websockets`: path → operationId."""
+    return {path: operation["operationId"]
+            for path, item in spec.get("x-websockets", {}).items()
+            for method, operation in item.items() if method in _HTTP_METHODS}
+
+
 def _allowed_methods(specs: dict[str, dict[str, Any]]) -> Callable[[str], list[str]]:
     """For a 405: every method the specs serve on the requested path, as chi lists them."""
     routes = [(compile_path(base + path)[0], sorted(m.upper() for m in item
                                                      if m in _HTTP_METHODS))
-              for base, spec in specs.items() for path, item in spec["paths"].items()]
+              for base, spec in specs.items()
+              for path, item in (*spec["paths"].items(), *spec.get("x-websockets", {}).items())]
 
     def allowed(path: str) -> list[str]:
         return next((methods for pattern, methods in routes if pattern.match(path)), [])

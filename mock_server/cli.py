@@ -33,6 +33,7 @@ from mock_server.faults import FaultError
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.models import Seed
 from mock_server.reload import ReloadingApp
+from mock_server.server import quiet_deliberate_drops, websocket_options
 from mock_server.state.file import StateFileError
 from mock_server.state.redis_backend import redact
 
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--control-token", help="require this Mock-Control-Token header on the control API")
     add("--max-body-bytes", type=int, default=defaults.max_body_bytes,
         help="answer 413 to larger request bodies (default %(default)s bytes)")
+    add("--ws-ping-interval", type=float, default=defaults.ws_ping_interval, metavar="SECONDS",
+        help="ping watch sockets this often (default %(default)s, as Coder; 0: never)")
     add("--reload", action="store_true",
         help="rebuild when openapi.yaml or the fixtures change; a broken edit is reported")
     return parser
@@ -93,7 +96,8 @@ def config_from(args: argparse.Namespace) -> MockConfig:
                       latency=args.latency, journal_size=args.journal_size,
                       state_file=args.state_file, state_url=args.state,
                       control=args.control,
-                      control_token=args.control_token, max_body_bytes=args.max_body_bytes)
+                      control_token=args.control_token, max_body_bytes=args.max_body_bytes,
+                      ws_ping_interval=args.ws_ping_interval)
 
 
 def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str:
@@ -173,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _serve_workers(args, config, sock)
     else:
         uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=args.access_log,
-                                      lifespan="on")).run(sockets=[sock])
+                                      lifespan="on", **websocket_options(config))
+                       ).run(sockets=[sock])
     return 0
 
 
@@ -209,7 +214,7 @@ def _serve_workers(args: argparse.Namespace, config: MockConfig, sock: socket.so
     os.environ[ENV_VAR] = config.to_env()
     worker_config = uvicorn.Config(FACTORY, factory=True, workers=args.workers,
                                    log_level=args.log_level, access_log=args.access_log,
-                                   lifespan="on")
+                                   lifespan="on", **websocket_options(config))
     if "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn versions
         supervisor = Multiprocess(worker_config, target=uvicorn.Server(worker_config).run,
                                   sockets=[sock])
@@ -226,12 +231,7 @@ def app_from_env() -> ASGIApp:
 
 def _quiet_logs() -> None:
     logging.getLogger("connexion").setLevel(logging.WARNING)
-    logging.getLogger("uvicorn.error").addFilter(_quiet_deliberate_drops)
-
-
-def _quiet_deliberate_drops(record: logging.LogRecord) -> bool:
-    """A `drop` fault ends a response unfinished on purpose; uvicorn need not call it an error."""
-    return record.getMessage() != "ASGI callable returned without completing response."
+    logging.getLogger("uvicorn.error").addFilter(quiet_deliberate_drops)
 
 
 def _url_host(host: str) -> str:

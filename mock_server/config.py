@@ -45,6 +45,7 @@ class MockConfig:
     control: bool = True
     control_token: str | None = None
     access_url: str | None = None  # CODER_ACCESS_URL, for links in notifications; None: served URL
+    ws_ping_interval: float = 15.0  # seconds between pings on a watch socket (httpapi.Heartbeat)
 
     def __post_init__(self) -> None:
         if self.default_method not in DISPATCH_METHODS:
@@ -57,6 +58,9 @@ class MockConfig:
             raise ValueError(f"max_body_bytes {self.max_body_bytes!r} must be positive")
         if self.journal_size < 1:
             raise ValueError(f"journal_size {self.journal_size!r} must be at least 1")
+        if not self.ws_ping_interval >= 0:
+            raise ValueError(f"ws_ping_interval {self.ws_ping_interval!r} must be 0 (no pings) "
+                             "or more seconds")
         object.__setattr__(self, "fixtures", Path(self.fixtures))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
         object.__setattr__(self, "faults", tuple(self.faults))

@@ -7,13 +7,17 @@ fill it through `context_of`. It lives under one scope key of its own, never und
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope
 
 from mock_server.models import ApiKey, User
 
+if TYPE_CHECKING:
+    from mock_server.websocket import Upgrade
+
 SCOPE_KEY = "coder_mock"
+WEBSOCKET_KEY = "coder_mock.websocket"  # the bridge's Upgrade, on a WebSocket handshake's scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +38,14 @@ class RequestContext:
     body: Any = None  # validation: the JSON body as Go would have decoded it
     fault: str | None = None  # faults: how the faults that fired are named in the journal
     dropped: bool = False  # faults: the connection was dropped on purpose, no status was sent
+    websocket: Upgrade | None = None  # bridge: the WebSocket, when this GET is a handshake
 
 
 def open_context(scope: Scope) -> RequestContext:
     """Start a call's context (the outermost mock layer does, once per call)."""
-    context = RequestContext()
-    scope.setdefault("extensions", {})[SCOPE_KEY] = context
+    extensions = scope.setdefault("extensions", {})
+    context = RequestContext(websocket=extensions.get(WEBSOCKET_KEY))
+    extensions[SCOPE_KEY] = context
     return context
 
 

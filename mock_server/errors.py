@@ -15,6 +15,8 @@ from mock_server import wire
 logger = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"  # net/http's http.Error
+UPGRADE_FAILED = "Failed to upgrade connection to websocket."
 SIGNED_OUT = ("You are signed out or your session has expired. "
               "Please sign in again to continue.")
 FORBIDDEN_DETAIL = ("You don't have permission to view this content. If you believe this is a "
@@ -53,6 +55,26 @@ class CoderError(Exception):
         """The response Coder's httpapi.Write would send for this error."""
         return ConnexionResponse(status_code=self.status, mimetype=JSON_CONTENT_TYPE,
                                  content_type=JSON_CONTENT_TYPE, body=wire.encode_json(self.body()),
+                                 headers=self.headers)
+
+
+class UpgradeRefused(CoderError):
+    """coder/websocket's Accept refusing a handshake: its `http.Error` text (text/plain), then
+    the JSON 500 body Coder's watch handler writes after it; that second status is lost, since
+    the first write already sent the headers, but its body is appended."""
+
+    def __init__(self, status: int, text: str, *, cause: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status, UPGRADE_FAILED,
+                         detail=f"failed to accept WebSocket connection: {cause or text}",
+                         headers={"X-Content-Type-Options": "nosniff", **(headers or {})})
+        self.text = text
+
+    def response(self) -> ConnexionResponse:
+        """Both writes, as the client receives them."""
+        return ConnexionResponse(status_code=self.status, mimetype="text/plain",
+                                 content_type=TEXT_CONTENT_TYPE,
+                                 body=f"{self.text}\n".encode() + wire.encode_json(self.body()),
                                  headers=self.headers)
 
 

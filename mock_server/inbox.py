@@ -71,6 +71,7 @@ def parse_query(query_string: bytes, allowed: Sequence[str]) -> InboxQuery:
     lists = {name: _uuid_list(name, values.get(name, []), problems)
              for name in ("targets", "templates")}
     read_status = _single("read_status", values, problems) or "all"
+    output = _single("format", values, problems) if "format" in allowed else ""  # never checked
     before = _single("starting_before", values, problems) if "starting_before" in allowed else ""
     if before:
         try:
@@ -84,7 +85,7 @@ def parse_query(query_string: bytes, allowed: Sequence[str]) -> InboxQuery:
         raise errors.CoderError(400, INVALID_PARAMETERS, validations=problems)
     if read_status not in READ_STATUSES:
         raise errors.CoderError(400, BAD_READ_STATUS)
-    plaintext = "format" in allowed and values.get("format", [""])[0] == "plaintext"
+    plaintext = output == "plaintext"  # any other format means Markdown
     return InboxQuery(targets=lists["targets"], templates=lists["templates"],
                       read_status=read_status, starting_before=before or None,
                       plaintext=plaintext)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
 
 import uvicorn
 from connexion import ConnexionMiddleware
@@ -14,24 +18,43 @@ from mock_server.app import create_app
 from mock_server.config import BASE_PATH, MockConfig
 from mock_server.delivery import Enqueuer
 from mock_server.deployment import build_deployment, initial_faults
-from mock_server.faults import FaultBook
+from mock_server.faults import FaultBook, Sleep
 from mock_server.fixtures import load_seed
 from mock_server.journal import Journal
+from mock_server.middleware.watch import WATCH_PATH
 from mock_server.models import ApiKey
 from mock_server.state import Store
 
 
-class MockServer:
-    """The mock as an object: its app, store, journal and faults; a port-0 socket once started."""
+def quiet_deliberate_drops(record: logging.LogRecord) -> bool:
+    """uvicorn's complaints the mock causes on purpose: a `drop` fault ends a response (or a
+    handshake's denial) unfinished, and uvicorn's websockets-sansio protocol reports every
+    completed denial (a handshake answered 401, 400, ...) as a handshake never completed."""
+    return record.getMessage() not in ("ASGI callable returned without completing response.",
+                                       "ASGI callable returned without completing handshake.")
 
-    def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1") -> None:
+
+def websocket_options(config: MockConfig) -> dict[str, Any]:
+    """uvicorn's WebSocket settings: Coder's heartbeat pings, and no close when a pong is late
+    (httpapi.Heartbeat only stops pinging)."""
+    return {"ws_ping_interval": config.ws_ping_interval or None, "ws_ping_timeout": None}
+
+
+class MockServer:
+    """The mock as an object: its app, store, journal and faults; a port-0 socket once started.
+
+    `sleep` is what latency faults wait with (tests inject one that records instead).
+    """
+
+    def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1",
+                 sleep: Sleep = asyncio.sleep) -> None:
         self.config = config or MockConfig()
         deployment = build_deployment(self.config)
         self.store: Store = deployment.store
         self.journal: Journal = deployment.journal
         self.faults: FaultBook = deployment.faults
         self.enqueuer: Enqueuer = deployment.enqueuer
-        self.app: ConnexionMiddleware = create_app(self.config, deployment)
+        self.app: ConnexionMiddleware = create_app(self.config, deployment, sleep=sleep)
         self.host = host
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -48,6 +71,12 @@ class MockServer:
     def api_url(self) -> str:
         """The API base URL, as OpenAPI's `servers` would resolve it."""
         return self.url + BASE_PATH
+
+    def watch_url(self, **query: str) -> str:
+        """The inbox watch socket's `ws://` URL with these query parameters (e.g.
+        `read_status="unread"`, `coder_session_token=...`, `mock_prefer="drop"`)."""
+        suffix = f"?{urlencode(query)}" if query else ""
+        return self.url.replace("http://", "ws://", 1) + WATCH_PATH + suffix
 
     def token(self, *, owner: bool) -> str:
         """A working token of an active owner or member of the fixture set."""
@@ -70,8 +99,10 @@ class MockServer:
         self._port = sock.getsockname()[1]
         if self.config.access_url is None:  # links in notifications point at this server
             self.enqueuer.access_url = f"http://{self.host}:{self._port}"
+        logging.getLogger("uvicorn.error").addFilter(quiet_deliberate_drops)
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
-                                                     access_log=False, lifespan="on"))
+                                                     access_log=False, lifespan="on",
+                                                     **websocket_options(self.config)))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name=f"mock-server-{self._port}", daemon=True)
         self._thread.start()

@@ -31,30 +31,37 @@ from mock_server.middleware.cors import CORS_HEADERS, LocalCORSMiddleware
 from mock_server.middleware.faults import FaultMiddleware
 from mock_server.middleware.journal import JournalMiddleware
 from mock_server.middleware.json_body import ReadBodyAsJSON
-from mock_server.state import Store
+from mock_server.middleware.watch import WatchMiddleware
+from mock_server.middleware.websocket import WebSocketBridge
+from mock_server.state import EventStorage, Store
 
 
 def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: FaultBook,
-                sleep: Sleep = asyncio.sleep) -> list[Any]:
+                events: EventStorage, sleep: Sleep = asyncio.sleep) -> list[Any]:
     """Connexion's stack with the mock's layers. A request crosses them in this order:
 
-    1. ServerErrorMiddleware: a crash of the mock is still answered, in Coder's shape.
-    2. JournalMiddleware: opens the call's RequestContext, records the call's final status.
-    3. LocalCORSMiddleware: answers preflights, adds CORS headers (error answers too).
-    4. ExceptionMiddleware: turns every error raised further in into its answer.
-    5. BodyLimitMiddleware: refuses a body over --max-body-bytes, unread.
-    6. ControlGuardMiddleware (with the control API): checks the page's origin and the token.
-    7. DocsMiddleware: Swagger UI and openapi.json/yaml; every other path passes.
-    8. ReadBodyAsJSON: labels Coder's request bodies JSON, whatever they say.
-    9. AuthMiddleware: authenticates Coder's route groups and resolves `{user}`, before
-       routing as chi's route groups do (an unknown path in a group still needs a token).
-    10. RememberingRoutingMiddleware: finds the operation (404 and 405 come from here).
-    11. FaultMiddleware: injects the faults that fire on a routed API call.
-    12. LeanRequestValidationMiddleware: checks parameters, decodes the body as Go does.
-    13. ResponseValidationMiddleware (with --validate-responses): checks the answer.
-    14. LifespanMiddleware: startup and shutdown; then the Dispatcher calls the handler.
+    1. WebSocketBridge: a WebSocket handshake goes on as the GET it is, its HTTP answer
+       becoming the handshake's denial, so every layer below treats it as Coder's router does.
+    2. ServerErrorMiddleware: a crash of the mock is still answered, in Coder's shape.
+    3. JournalMiddleware: opens the call's RequestContext, records the call's final status.
+    4. LocalCORSMiddleware: answers preflights, adds CORS headers (error answers too).
+    5. ExceptionMiddleware: turns every error raised further in into its answer.
+    6. BodyLimitMiddleware: refuses a body over --max-body-bytes, unread.
+    7. ControlGuardMiddleware (with the control API): checks the page's origin and the token.
+    8. DocsMiddleware: Swagger UI and openapi.json/yaml; every other path passes.
+    9. ReadBodyAsJSON: labels Coder's request bodies JSON, whatever they say.
+    10. AuthMiddleware: authenticates Coder's route groups and resolves `{user}`, before
+        routing as chi's route groups do (an unknown path in a group still needs a token).
+    11. WatchMiddleware: the inbox watch socket, which OpenAPI cannot route (x-websockets):
+        its faults, parameters and handshake checks, then the socket; other paths pass.
+    12. RememberingRoutingMiddleware: finds the operation (404 and 405 come from here).
+    13. FaultMiddleware: injects the faults that fire on a routed API call.
+    14. LeanRequestValidationMiddleware: checks parameters, decodes the body as Go does.
+    15. ResponseValidationMiddleware (with --validate-responses): checks the answer.
+    16. LifespanMiddleware: startup and shutdown; then the Dispatcher calls the handler.
     """
     stack: list[Any] = [
+        WebSocketBridge,
         partial(ServerErrorMiddleware, handler=errors.handle_unexpected),
         partial(JournalMiddleware, journal=journal),
         partial(LocalCORSMiddleware, allow_origins=list(config.cors_origins),
@@ -66,6 +73,8 @@ def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: F
         DocsMiddleware,
         ReadBodyAsJSON,
         partial(AuthMiddleware, store=store, user_not_found_status=config.user_not_found_status),
+        partial(WatchMiddleware, store=store, events=events, book=faults,
+                origin_allowed=config.origin_allowed, sleep=sleep),
         RememberingRoutingMiddleware,
         partial(FaultMiddleware, book=faults, prefix=BASE_PATH, sleep=sleep),
         LeanRequestValidationMiddleware,

@@ -3,6 +3,8 @@
 The page (`browser_page.html`) is served from its own loopback port, so each fetch() is
 cross-origin, and its `Coder-Session-Token` header makes Chromium send a preflight first. Only
 a real browser decides whether a CORS answer is good enough; header checks over httpx cannot.
+A second page (`browser_watch.html`) opens the inbox watch socket as Coder's UI does: no
+headers, the session cookie.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+import httpx
 import pytest
 
 from mock_server.config import MockConfig
@@ -36,6 +39,7 @@ if not CHROMIUM.exists():
 pytestmark = pytest.mark.browser
 
 PAGE = Path(__file__).with_name("browser_page.html")
+PAGES = {"/": PAGE, "/watch": Path(__file__).with_name("browser_watch.html")}
 # Headless Chromium hangs on this closed network unless it is told not to reach out; playwright
 # adds --headless and a fresh temporary --user-data-dir (it refuses one in args) itself.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,14 +63,15 @@ REFUSING: dict[str, Origins] = {
 
 
 class PageHandler(BaseHTTPRequestHandler):
-    """Serves the one page at `/` (any query string), 404 elsewhere; logs nothing."""
+    """Serves the pages at `/` and `/watch` (any query string), 404 elsewhere; logs nothing."""
 
     def do_GET(self) -> None:
-        """The page for `/`, so the browser's origin is this server's, not the mock's."""
-        if self.path.split("?", 1)[0] != "/":
+        """A page, so the browser's origin is this server's, not the mock's."""
+        page = PAGES.get(self.path.split("?", 1)[0])
+        if page is None:
             self.send_error(404)
             return
-        body = PAGE.read_bytes()
+        body = page.read_bytes()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -190,3 +195,49 @@ def test_a_page_on_an_origin_the_mock_does_not_list_is_refused_by_the_browser(
     seen = calls(mock)
     assert seen, "no preflight reached the mock: the page did not run"
     assert {(method, status) for method, _, status in seen} == {("OPTIONS", 400)}, seen
+
+
+def watch_page(page: Page, origin: str, **query: str) -> dict[str, Any]:
+    """Open the inbox socket from the page as Coder's UI does; what the page saw open."""
+    page.goto(f"{origin}/watch?{urlencode(query)}", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector("#result[data-state]", timeout=PAGE_TIMEOUT_MS)
+    return {"state": page.get_attribute("#result", "data-state")}
+
+
+def test_a_page_on_another_port_sees_a_new_notification_arrive(page: Page,
+                                                               page_origin: str) -> None:
+    """The bell: the session cookie signs the socket in, a notification arrives in Coder's shape."""
+    with MockServer() as mock:
+        token = mock.token(owner=False)
+        opened = watch_page(page, page_origin, ws=mock.watch_url(read_status="unread"),
+                            token=token)
+        assert opened == {"state": "open"}, page.text_content("#result")
+        sent = httpx.post(f"{mock.url}/__mock/notifications", json={
+            "template_id": "f517da0b-cdc9-410f-ab89-a86107c420ed", "user": "member",
+            "labels": {"name": "dev", "reason": "dormancy"}})
+        assert sent.status_code == 201, sent.text
+        page.wait_for_selector('#result[data-state="message"]', timeout=PAGE_TIMEOUT_MS)
+        messages = json.loads(page.text_content("#result") or "null")
+        listed = httpx.get(f"{mock.api_url}/notifications/inbox",
+                           headers={"Coder-Session-Token": token}).json()
+    assert messages == [{"notification": listed["notifications"][0],
+                         "unread_count": listed["unread_count"]}]
+    assert messages[0]["notification"]["title"] == 'Workspace "dev" deleted'
+    handshake = next(e for e in mock.journal.entries() if e.get("websocket") == "open")
+    assert (handshake["user"], handshake["path"]) == (
+        "member", "/api/v2/notifications/inbox/watch?read_status=unread")
+
+
+def test_a_page_with_its_token_in_the_query_string_fails_as_on_coder(page: Page,
+                                                                    page_origin: str) -> None:
+    """Coder's watch refuses every query parameter it does not parse, the token's too: the UI
+    would show its error toast. The mock answers the same 400, which the browser sees as a
+    failed socket."""
+    with MockServer() as mock:
+        token = mock.token(owner=False)
+        outcome = watch_page(page, page_origin,
+                             ws=mock.watch_url(read_status="unread", coder_session_token=token))
+        refused = [e for e in mock.journal.entries() if e.get("websocket") == "refused"]
+    assert outcome == {"state": "error"}, page.text_content("#result")
+    assert json.loads(page.text_content("#result") or "null") == {"closed": 1006}
+    assert [(e["status"], e["user"]) for e in refused] == [(400, "member")]

@@ -1,4 +1,5 @@
-"""The journal's layer: every call, its caller, operation, fault and final status, as answered."""
+"""The journal's layer: every call, its caller, operation, fault and final status, as answered;
+for a watch socket also its opening, each message sent and how it closed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from mock_server.journal import Journal
 
 
 class JournalMiddleware:
-    """Record every HTTP call with its final status, including errors and CORS preflights."""
+    """Record every HTTP call with its final status, including errors and CORS preflights, and
+    every WebSocket handshake (as the GET it is) with what its socket did."""
 
     def __init__(self, app: ASGIApp, *, journal: Journal) -> None:
         self.app = app
@@ -25,6 +27,9 @@ class JournalMiddleware:
         context = open_context(scope)
         started = time.perf_counter()
         status = 0
+        if context.websocket is not None:
+            context.websocket.listen(lambda kind, fields: self.journal.record(
+                {**_entry(scope, context, 101, started), "websocket": kind, **fields}))
 
         async def watch(message: Message) -> None:
             nonlocal status
@@ -35,13 +40,17 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            self.journal.record(_entry(scope, context, status, started))
+            entry = _entry(scope, context, status, started)
+            upgrade = context.websocket
+            self.journal.record(entry if upgrade is None else {**entry, **upgrade.summary()})
 
 
 def _entry(scope: Scope, context: RequestContext, status: int,
            started: float) -> dict[str, Any]:
     caller = context.caller
     query = scope.get("query_string", b"").decode("latin-1")
+    if context.websocket is not None and context.websocket.accepted:
+        status = 101  # Switching Protocols, which no http.response.start reports
     return {
         "time": time.time(),
         "method": scope["method"],

@@ -1,0 +1,262 @@
+"""The inbox watch socket over a real connection: Coder's checks before the upgrade, answered as
+plain HTTP, then one message per new notification, in Coder's shape and under its filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from mock_server import errors
+from mock_server.config import MockConfig
+from mock_server.inbox import BAD_READ_STATUS, INVALID_PARAMETERS, OTHER, WORKSPACE
+from mock_server.server import MockServer, websocket_options
+from tests.conftest import BOB, MEMBER, MEMBER_ID, auth
+from tests.watching import (
+    TEST_NOTIFICATION,
+    WORKSPACE_DELETED,
+    closes_journaled,
+    deliver,
+    next_message,
+    open_watch,
+    refusal,
+)
+
+pytestmark = pytest.mark.anyio
+INBOX = "/api/v2/notifications/inbox"
+TARGET_A = "0d6c5b44-9f3a-4a58-8d2e-3b1f7c9e6a20"
+TARGET_B = "5f8b8d7e-7d1a-4b0e-9d35-0c9b2a1f3e11"
+
+
+def unread(mock: MockServer, token: str = MEMBER) -> int:
+    return httpx.get(mock.url + INBOX, headers=auth(token)).json()["unread_count"]
+
+
+async def test_a_notification_delivered_after_connect_arrives_in_coders_shape(
+        live_mock: MockServer) -> None:
+    async with await open_watch(live_mock, read_status="unread") as socket:
+        sent = await deliver(live_mock, template=WORKSPACE_DELETED, targets=[TARGET_A],
+                             labels={"name": "dev", "reason": "dormancy", "initiator": "admin"})
+        message = await next_message(socket)
+    listed = httpx.get(live_mock.url + INBOX, headers=auth(MEMBER)).json()
+    assert message == {"notification": listed["notifications"][0],
+                       "unread_count": listed["unread_count"]}
+    assert message["notification"] == {
+        "id": sent["id"], "user_id": MEMBER_ID, "template_id": WORKSPACE_DELETED,
+        "targets": [TARGET_A], "title": 'Workspace "dev" deleted',
+        "content": sent["content"], "icon": WORKSPACE, "actions": sent["actions"],
+        "read_at": None, "created_at": message["notification"]["created_at"]}
+    assert list(message["notification"]) == ["id", "user_id", "template_id", "targets", "title",
+                                             "content", "icon", "actions", "read_at",
+                                             "created_at"]
+    assert "**dev**" in message["notification"]["content"], "Markdown unless plaintext"
+
+
+async def test_nothing_delivered_before_the_socket_opened_is_replayed(
+        live_mock: MockServer) -> None:
+    await deliver(live_mock)
+    async with await open_watch(live_mock) as socket:
+        after = await deliver(live_mock)
+        assert (await next_message(socket))["notification"]["id"] == after["id"]
+
+
+async def test_the_unread_count_is_taken_when_each_message_is_sent(
+        live_mock: MockServer) -> None:
+    before = unread(live_mock)
+    async with await open_watch(live_mock) as socket:
+        await deliver(live_mock)
+        assert (await next_message(socket))["unread_count"] == before + 1
+        response = httpx.put(live_mock.url + INBOX + "/mark-all-as-read", headers=auth(MEMBER))
+        assert response.status_code == 204  # and marking read sends nothing
+        await deliver(live_mock)
+        assert (await next_message(socket))["unread_count"] == 1
+
+
+async def test_another_users_notification_never_arrives(live_mock: MockServer) -> None:
+    async with await open_watch(live_mock) as socket:
+        await deliver(live_mock, user="bob")
+        mine = await deliver(live_mock)
+        assert (await next_message(socket))["notification"]["id"] == mine["id"]
+
+
+@pytest.mark.parametrize(("query", "skipped", "kept"), [
+    ({"templates": WORKSPACE_DELETED}, {"template": TEST_NOTIFICATION},
+     {"template": WORKSPACE_DELETED, "labels": {"name": "dev", "reason": "r"}}),
+    ({"targets": f"{TARGET_A},{TARGET_B}"}, {"targets": [TARGET_A]},
+     {"targets": [TARGET_B, TARGET_A]}),
+], ids=["templates-any-of", "targets-all-of"])
+async def test_filters_hold_per_message(live_mock: MockServer, query: dict[str, str],
+                                        skipped: dict[str, Any], kept: dict[str, Any]) -> None:
+    async with await open_watch(live_mock, **query) as socket:
+        await deliver(live_mock, **skipped)
+        wanted = await deliver(live_mock, **kept)
+        assert (await next_message(socket))["notification"]["id"] == wanted["id"]
+
+
+async def test_read_status_read_receives_nothing_new(live_mock: MockServer) -> None:
+    async with await open_watch(live_mock, read_status="read") as reading, \
+            await open_watch(live_mock, read_status="unread") as unreading:
+        sent = await deliver(live_mock)
+        assert (await next_message(unreading))["notification"]["id"] == sent["id"]
+        await reading.close()
+        assert [frame async for frame in reading] == []
+    assert [e["websocket"] for e in await closes_journaled(live_mock, 2)
+            if "read_status=read" in e["path"]] == ["open", "close"]
+
+
+async def test_plaintext_converts_title_and_content(live_mock: MockServer) -> None:
+    async with await open_watch(live_mock, format="plaintext") as socket:
+        await deliver(live_mock, template=WORKSPACE_DELETED,
+                      labels={"name": "dev", "reason": "dormancy", "initiator": "admin"})
+        notification = (await next_message(socket))["notification"]
+    assert (notification["title"], notification["content"]) == (
+        'Workspace "dev" deleted',
+        'Your workspace dev was deleted.\n\nThe specified reason was "dormancy (admin)".')
+
+
+async def test_any_other_format_means_markdown(live_mock: MockServer) -> None:
+    async with await open_watch(live_mock, format="html") as socket:
+        await deliver(live_mock, template=WORKSPACE_DELETED, labels={"name": "dev", "reason": "r"})
+        assert "**dev**" in (await next_message(socket))["notification"]["content"]
+
+
+async def test_the_icon_fallback_applies(live_mock: MockServer) -> None:
+    async with await open_watch(live_mock) as socket:
+        await deliver(live_mock)
+        assert (await next_message(socket))["notification"]["icon"] == OTHER
+
+
+async def test_a_client_close_is_clean_and_journaled(live_mock: MockServer) -> None:
+    socket = await open_watch(live_mock)
+    await deliver(live_mock)
+    await next_message(socket)
+    await socket.close()
+    assert socket.close_code == 1000
+    session = [(e["status"], e["websocket"], e.get("messages"), e.get("closed_by"),
+                e.get("close_code")) for e in await closes_journaled(live_mock)
+               if "websocket" in e]
+    assert session == [(101, "open", None, None, None), (101, "message", None, None, None),
+                       (101, "close", 1, "client", 1000)]
+
+
+# Before the upgrade: the same answers as any Coder call, as plain HTTP ---------------------
+
+SIGNED_OUT = {"message": errors.SIGNED_OUT,
+              "detail": 'Cookie "coder_session_token" or query parameter must be provided.'}
+
+
+async def test_no_token_is_a_401_before_the_upgrade(live_mock: MockServer) -> None:
+    refused = await refusal(live_mock, token=None)
+    assert (refused.status, refused.json()) == (401, SIGNED_OUT)
+    assert refused.headers["content-type"] == errors.JSON_CONTENT_TYPE
+    assert refused.headers["www-authenticate"].startswith('Bearer realm="coder"')
+
+
+async def test_a_bad_token_is_a_401(live_mock: MockServer) -> None:
+    refused = await refusal(live_mock, token="MemberTokn-" + "x" * 22)
+    assert (refused.status, refused.json()["detail"]) == (401, "API key secret is invalid.")
+
+
+async def test_the_session_cookie_signs_a_browser_in(live_mock: MockServer) -> None:
+    async with await open_watch(live_mock, token=None,
+                                headers={"Cookie": f"coder_session_token={BOB}"}) as socket:
+        sent = await deliver(live_mock, user="bob")
+        assert (await next_message(socket))["notification"]["id"] == sent["id"]
+
+
+async def test_a_token_in_the_query_authenticates_then_fails_coders_parameter_check(
+        live_mock: MockServer) -> None:
+    bad = await refusal(live_mock, token=None, coder_session_token="AdminToken-wrong")
+    assert (bad.status, bad.json()["detail"]) == (
+        401, "Invalid API key format: invalid API key secret length, expected 22 got 5")
+    good = await refusal(live_mock, token=None, coder_session_token=MEMBER)
+    assert (good.status, good.json()) == (400, {"message": INVALID_PARAMETERS, "validations": [
+        {"field": "coder_session_token",
+         "detail": '"coder_session_token" is not a valid query param'}]})
+
+
+@pytest.mark.parametrize(("query", "body"), [
+    ({"targets": "nope"}, {"message": INVALID_PARAMETERS, "validations": [
+        {"field": "targets",
+         "detail": 'Query param "targets" has invalid values: invalid UUID length: 4'}]}),
+    ({"starting_before": TARGET_A}, {"message": INVALID_PARAMETERS, "validations": [
+        {"field": "starting_before", "detail": '"starting_before" is not a valid query param'}]}),
+    ({"read_status": "new"}, {"message": BAD_READ_STATUS}),
+    ({"format": "plaintext&format=markdown"}, {"message": INVALID_PARAMETERS, "validations": [
+        {"field": "format", "detail": 'Query param "format" provided more than once, found 2 '
+                                      "times. Only provide 1 instance of this query param."}]}),
+], ids=["bad-target", "starting-before-is-unknown-here", "bad-read-status", "format-twice"])
+async def test_bad_parameters_are_coders_400_before_the_upgrade(
+        live_mock: MockServer, query: dict[str, str], body: dict[str, Any]) -> None:
+    name, value = next(iter(query.items()))
+    refused = await refusal(live_mock, path=f"/api/v2/notifications/inbox/watch?{name}={value}")
+    assert (refused.status, refused.json()) == (400, body)
+
+
+async def test_a_page_on_another_site_is_refused_as_coder_websocket_refuses_it(
+        live_mock: MockServer) -> None:
+    origin, host = "https://elsewhere.example", live_mock.url.removeprefix("http://")
+    refused = await refusal(live_mock, headers={"Origin": origin})
+    reason = f'request Origin "{origin}" is not authorized for Host "{host}"'
+    assert refused.status == 403
+    assert refused.headers["content-type"] == errors.TEXT_CONTENT_TYPE
+    text, appended = refused.body.decode().split("\n", 1)
+    assert text == reason
+    assert httpx.Response(200, content=appended).json() == {
+        "message": errors.UPGRADE_FAILED,
+        "detail": f"failed to accept WebSocket connection: {reason}"}
+
+
+async def test_a_page_on_another_local_port_is_accepted(live_mock: MockServer) -> None:
+    async with await open_watch(live_mock, headers={"Origin": "http://localhost:5173"}):
+        pass
+
+
+def test_a_plain_get_gets_coder_websockets_426(live_mock: MockServer) -> None:
+    response = httpx.get(live_mock.url + INBOX + "/watch", headers={
+        **auth(MEMBER), "Connection": "close"})
+    reason = 'WebSocket protocol violation: Connection header "close" does not contain Upgrade'
+    assert response.status_code == 426
+    assert (response.headers["content-type"], response.headers["upgrade"]) == (
+        errors.TEXT_CONTENT_TYPE, "websocket")
+    text, appended = response.text.split("\n", 1)
+    assert text == reason
+    assert httpx.Response(200, content=appended).json() == {
+        "message": errors.UPGRADE_FAILED,
+        "detail": f"failed to accept WebSocket connection: {reason}"}
+
+
+def test_a_plain_get_checks_the_token_and_parameters_first(live_mock: MockServer) -> None:
+    watch = live_mock.url + INBOX + "/watch"
+    assert httpx.get(watch).status_code == 401
+    assert httpx.get(watch + "?read_status=new", headers=auth(MEMBER)).json() == {
+        "message": BAD_READ_STATUS}
+
+
+def test_other_methods_are_chis_405(live_mock: MockServer) -> None:
+    response = httpx.post(live_mock.url + INBOX + "/watch", headers=auth(MEMBER))
+    assert (response.status_code, response.headers["allow"], response.content) == (405, "GET", b"")
+
+
+@pytest.mark.parametrize(("path", "token", "status", "body"), [
+    ("/api/v2/notifications/settings", MEMBER, 200, {"notifier_paused": False}),
+    ("/api/v2/notifications/settings", None, 401, SIGNED_OUT),
+    ("/api/v2/notifications/nope", MEMBER, 404, {"message": "Route not found."}),
+    ("/api/v2/nope", None, 404, {"message": "Route not found."}),
+    ("/nope", None, 404, {"message": "Route not found."}),
+    ("/__mock/health", None, 200, {"status": "ok"}),
+    ("/api/v2/notifications/inbox/watch/", MEMBER, 404, {"message": "Route not found."}),
+])
+async def test_an_upgrade_where_there_is_no_socket_gets_that_paths_answer(
+        live_mock: MockServer, path: str, token: str | None, status: int, body: Any) -> None:
+    refused = await refusal(live_mock, token=token, path=path)
+    assert (refused.status, refused.json()) == (status, body)
+    assert [e["websocket"] for e in live_mock.journal.entries()] == ["refused"]
+
+
+def test_pings_follow_the_configuration() -> None:
+    assert websocket_options(MockConfig()) == {"ws_ping_interval": 15.0, "ws_ping_timeout": None}
+    assert websocket_options(MockConfig(ws_ping_interval=0))["ws_ping_interval"] is None
+    with pytest.raises(ValueError, match="ws_ping_interval"):
+        MockConfig(ws_ping_interval=-1)
