@@ -139,17 +139,21 @@ def accept_refusal(scope: Scope, *, upgradable: bool,
     another port than the mock.
     """
     headers: dict[bytes, str] = {}
+    tokens: dict[bytes, set[str]] = {}  # every value of a header, as headerTokens reads them
     for name, value in scope["headers"]:
-        headers.setdefault(name.lower(), value.decode("latin-1"))
+        text = value.decode("latin-1")
+        headers.setdefault(name.lower(), text)
+        tokens.setdefault(name.lower(), set()).update(t.strip().lower() for t in text.split(","))
     version = scope.get("http_version", "1.1")
     if version in ("0.9", "1.0"):
         return errors.UpgradeRefused(426, "WebSocket protocol violation: handshake request must "
                                      f"be at least HTTP/1.1: {wire.quote('HTTP/' + version)}")
     for header, token in (("Connection", "Upgrade"), ("Upgrade", "websocket")):
-        given = headers.get(header.lower().encode(), "")
-        if token.lower() not in (part.strip().lower() for part in given.split(",")):
+        name = header.lower().encode()
+        if token.lower() not in tokens.get(name, set()):
             return errors.UpgradeRefused(426, f"WebSocket protocol violation: {header} header "
-                                         f"{wire.quote(given)} does not contain {token}",
+                                         f"{wire.quote(headers.get(name, ''))} does not contain "
+                                         f"{token}",
                                          headers={"Connection": "Upgrade", "Upgrade": "websocket"})
     return _key_refusal(headers) or _origin_refusal(headers, origin_allowed) or (
         None if upgradable else errors.UpgradeRefused(

@@ -227,6 +227,13 @@ def test_a_plain_get_gets_coder_websockets_426(live_mock: MockServer) -> None:
         "detail": f"failed to accept WebSocket connection: {reason}"}
 
 
+def test_an_upgrade_to_another_protocol_gets_coder_websockets_426(live_mock: MockServer) -> None:
+    response = httpx.get(live_mock.url + INBOX + "/watch", headers={
+        **auth(MEMBER), "Connection": "Upgrade", "Upgrade": "h2c"})
+    assert (response.status_code, response.text.split("\n", 1)[0]) == (
+        426, 'WebSocket protocol violation: Upgrade header "h2c" does not contain websocket')
+
+
 def test_a_plain_get_checks_the_token_and_parameters_first(live_mock: MockServer) -> None:
     watch = live_mock.url + INBOX + "/watch"
     assert httpx.get(watch).status_code == 401

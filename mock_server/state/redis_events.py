@@ -62,8 +62,11 @@ class RedisEvents:
                     self._ready.clear()
                     self._listener = asyncio.create_task(self._listen(), name="inbox-events")
             await asyncio.wait_for(self._ready.wait(), SUBSCRIBE_TIMEOUT)
-        except BaseException:
+        except BaseException as exc:
             await self._unsubscribe(subscription)
+            if isinstance(exc, TimeoutError):
+                raise RuntimeError(f"Redis did not confirm the subscription to {EVENTS} within "
+                                   f"{SUBSCRIBE_TIMEOUT:g} s (is redis-server up?)") from None
             raise
         return subscription
 
