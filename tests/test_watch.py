@@ -3,10 +3,14 @@ plain HTTP, then one message per new notification, in Coder's shape and under it
 
 from __future__ import annotations
 
+from socket import create_connection
 from typing import Any
 
 import httpx
 import pytest
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
 
 from mock_server import errors
 from mock_server.config import MockConfig
@@ -15,6 +19,7 @@ from mock_server.server import MockServer, websocket_options
 from tests.conftest import BOB, MEMBER, MEMBER_ID, auth
 from tests.watching import (
     TEST_NOTIFICATION,
+    WAIT,
     WORKSPACE_DELETED,
     closes_journaled,
     deliver,
@@ -267,3 +272,22 @@ def test_pings_follow_the_configuration() -> None:
     assert websocket_options(MockConfig(ws_ping_interval=0))["ws_ping_interval"] is None
     with pytest.raises(ValueError, match="ws_ping_interval"):
         MockConfig(ws_ping_interval=-1)
+
+
+def test_the_server_pings_at_the_configured_interval() -> None:
+    """A ping arrives (how soon is uvicorn's business; the socket timeout only guards a hang)."""
+    with MockServer(MockConfig(ws_ping_interval=0.05)) as mock:
+        uri = parse_uri(mock.watch_url())
+        client = ClientProtocol(uri)
+        request = client.connect()
+        request.headers["Coder-Session-Token"] = MEMBER
+        client.send_request(request)
+        with create_connection((uri.host, uri.port), timeout=WAIT) as connection:
+            connection.sendall(b"".join(client.data_to_send()))
+            seen: list[object] = []
+            while not any(isinstance(e, Frame) and e.opcode == Opcode.PING for e in seen):
+                data = connection.recv(65536)
+                assert data, f"the server closed the socket first: {seen}"
+                client.receive_data(data)
+                seen += client.events_received()
+    assert seen[0].status_code == 101  # type: ignore[attr-defined]
