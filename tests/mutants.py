@@ -13,25 +13,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
+from uuid import UUID
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import wire
+from mock_server import inbox, wire
 from mock_server.app import create_app
 from mock_server.config import MockConfig
+from mock_server.delivery import CUSTOM_NOTIFICATION, TEST_NOTIFICATION, Receipt
 from mock_server.deployment import build_deployment
 from mock_server.fixtures import load_seed
 from mock_server.models import Preference
 from mock_server.server import MockServer
 from mock_server.state import Store
+from mock_server.state.model import created_at
 from tests.rewrites import (
     Change,
     Headers,
+    RewriteBodies,
     RewriteRequests,
     RewriteResponses,
     json_change,
     token_of,
     with_token,
+    without_query,
 )
 
 
@@ -216,6 +222,207 @@ def responses(method: str, path: str, change: Change) -> Callable[[MockServer], 
     return lambda mock: RewriteResponses(mock.app, method, path, change)
 
 
+# The inbox ----------------------------------------------------------------------------------
+
+def caller(mock: MockServer, scope: Scope) -> Any:
+    """The user a request signs in (the mock's own lookup of the token's key)."""
+    key = mock.store.key(token_of(scope).split("-")[0])
+    return None if key is None else mock.store.user(key.user_id)
+
+
+def busy_inbox(mock: MockServer, count: int = 40) -> MockServer:
+    """Give the owner more notifications than a page holds, some read, some with targets."""
+    owner = next(u for u in mock.store.users() if u.is_owner and u.is_active)
+    targets = [UUID(int=n + 1) for n in range(3)]
+    for n in range(count):
+        mock.enqueuer.enqueue(TEST_NOTIFICATION, owner, data={"timestamp": f"busy {n}"},
+                              targets=targets[: n % 3 + 1])
+    for row in mock.store.inbox(owner.id)[::3]:
+        mock.store.set_read(owner.id, row["id"], read=True)
+    return mock
+
+
+def pages_of(size: int) -> Callable[[MockServer], ASGIApp]:
+    """The list answers pages of `size` instead of 25 (in a busy inbox, where it shows)."""
+    def build(mock: MockServer) -> ASGIApp:
+        busy_inbox(mock)
+
+        def change(status: int, headers: Headers, body: bytes,
+                   scope: Scope) -> tuple[int, Headers, bytes]:
+            if status != 200:
+                return status, headers, body
+            query = inbox.parse_query(scope.get("query_string", b""), inbox.LIST_PARAMETERS)
+            rows = mock.store.inbox(caller(mock, scope).id)
+            cursor = next((r for r in rows if r["id"] == query.starting_before), None)
+            chosen = [inbox.with_icon(r) for r in reversed(rows) if query.matches(r) and (
+                cursor is None or created_at(r) < created_at(cursor))]
+            return status, headers, wire.encode_json({**json.loads(body),
+                                                      "notifications": chosen[:size]})
+
+        return RewriteResponses(mock.app, "GET", INBOX, change)
+
+    return build
+
+
+def drop_query(method: str, path: str, *names: str) -> Callable[[MockServer], ASGIApp]:
+    """The mock never sees these query parameters of `method path` (a filter ignored)."""
+    def change(scope: Scope) -> Scope:
+        if scope["method"] == method and re.search(path, scope["path"]):
+            return without_query(scope, *names)
+        return scope
+
+    return lambda mock: RewriteRequests(mock.app, change)
+
+
+def ignore_unknown_parameters(scope: Scope) -> Scope:
+    """The March 2025 list: parameters it does not know are silently ignored."""
+    if scope["method"] == "GET" and re.search(INBOX, scope["path"]):
+        names = {k for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"))}
+        return without_query(scope, *(names - set(inbox.LIST_PARAMETERS)))
+    return scope
+
+
+def never_unread(mock: MockServer) -> ASGIApp:
+    """`is_read: false` is ignored: a notification, once read, stays read."""
+    def edit(body: Any, scope: Scope) -> Any:
+        user = caller(mock, scope)
+        if isinstance(body, dict) and body.get("is_read") is not True and user is not None:
+            row_id = scope["path"].split("/")[-2]
+            row = next((r for r in mock.store.inbox(user.id) if r["id"] == row_id), None)
+            return {"is_read": row is not None and row["read_at"] is not None}
+        return body
+
+    return RewriteBodies(mock.app, "PUT", READ_STATUS, edit)
+
+
+def mark_all_but_one(mock: MockServer) -> ASGIApp:
+    """Mark all read leaves the newest unread notification unread."""
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        user = caller(mock, scope) if scope["type"] == "http" and scope["method"] == "PUT" and \
+            scope["path"].endswith("/inbox/mark-all-as-read") else None
+        unread = [r["id"] for r in mock.store.inbox(user.id) if r["read_at"] is None] \
+            if user else []
+        await mock.app(scope, receive, send)
+        if unread:
+            mock.store.set_read(user.id, unread[-1], read=False)
+
+    return app
+
+
+def blank_titles_accepted(mock: MockServer) -> ASGIApp:
+    """A custom notification with a blank title goes out, titled "(untitled)"."""
+    def edit(body: Any, _scope: Scope) -> Any:
+        content = body.get("content") if isinstance(body, dict) else None
+        if isinstance(content, dict) and isinstance(content.get("title"), str) and \
+                not content["title"].strip() and str(content.get("message") or "").strip():
+            return {**body, "content": {**content, "title": "(untitled)"}}
+        return body
+
+    return RewriteBodies(mock.app, "POST", CUSTOM, edit)
+
+
+def custom_to_everyone(mock: MockServer) -> ASGIApp:
+    """A custom notification also reaches every other active user."""
+    def edit(body: Any, scope: Scope) -> Any:
+        try:
+            title, message = body["content"]["title"], body["content"]["message"]
+        except (KeyError, TypeError):
+            return body
+        sender = caller(mock, scope)
+        for user in mock.store.users():
+            if user.is_active and sender is not None and user.id != sender.id and title.strip():
+                mock.enqueuer.enqueue(CUSTOM_NOTIFICATION, user, labels={
+                    "custom_title": title, "custom_message": message})
+        return body
+
+    return RewriteBodies(mock.app, "POST", CUSTOM, edit)
+
+
+def custom_never_delivered(mock: MockServer) -> ASGIApp:
+    """A valid custom notification is answered 204 and goes nowhere."""
+    enqueue = mock.enqueuer.enqueue
+
+    def drop(template_id: UUID, user: Any, **kwargs: Any) -> Receipt:
+        if template_id == CUSTOM_NOTIFICATION:
+            return Receipt(())
+        return enqueue(template_id, user, **kwargs)
+
+    mock.enqueuer.enqueue = drop  # type: ignore[method-assign]
+    return mock.app
+
+
+def preferences_ignored(mock: MockServer) -> ASGIApp:
+    """Delivery ignores disabled preferences (only its enabled() check is replaced)."""
+    mock.enqueuer.enabled = lambda _template, _user: True  # type: ignore[method-assign]
+    return mock.app
+
+
+def unread_in_page(body: Any) -> Any:
+    """unread_count counts the unread notifications of the page answered, not all."""
+    return {**body, "unread_count": sum(i["read_at"] is None for i in body["notifications"])}
+
+
+def no_read_at_when_unread(body: Any) -> Any:
+    """`read_at` left out while unread (Go's omitempty), which hides the UI's unread dot."""
+    return {**body, "notifications": [{k: v for k, v in i.items() if k != "read_at" or v}
+                                      for i in body["notifications"]]}
+
+
+def reworded(old: str, new: str, status: int = 400, *,
+             new_status: int | None = None) -> Change:
+    """An error answered with another message (and status)."""
+    def change(s: int, headers: Headers, body: bytes, _scope: Scope) -> tuple[
+            int, Headers, bytes]:
+        if s == status and old.encode() in body:
+            return new_status or s, headers, wire.encode_json({"message": new})
+        return s, headers, body
+
+    return change
+
+
+INBOX = r"/notifications/inbox$"
+READ_STATUS = r"/notifications/inbox/[^/]+/read-status$"
+CUSTOM = r"/notifications/custom$"
+TEMPLATE_METHOD = r"/notifications/templates/[^/]+/method$"
+
+INBOX_MUTANTS = [
+    Mutant("inbox: read_at omitted when unread",
+           responses("GET", INBOX, json_change(no_read_at_when_unread))),
+    Mutant("inbox: notifications null when nothing matches",
+           responses("GET", INBOX, json_change(
+               lambda b: {**b, "notifications": b["notifications"] or None}))),
+    Mutant("inbox: pages of 30", pages_of(30)),
+    Mutant("inbox: oldest first", responses("GET", INBOX, json_change(
+        lambda b: {**b, "notifications": list(reversed(b["notifications"]))}))),
+    Mutant("inbox: the starting_before cursor is ignored",
+           drop_query("GET", INBOX, "starting_before")),
+    Mutant("inbox: read_status is ignored", drop_query("GET", INBOX, "read_status")),
+    Mutant("inbox: unread_count counts only the page",
+           responses("GET", INBOX, json_change(unread_in_page))),
+    Mutant("inbox: unknown query parameters are ignored",
+           lambda mock: RewriteRequests(mock.app, ignore_unknown_parameters)),
+    Mutant("inbox: the read_status message worded differently",
+           responses("GET", INBOX, reworded("should be any of", "Invalid read status."))),
+    Mutant("read-status: answers codersdk.Response",
+           responses("PUT", READ_STATUS, json_change(
+               lambda _b: {"message": "Updated inbox notification read status."}))),
+    Mutant("read-status: is_read false is ignored", never_unread),
+    Mutant("read-status: a bad id answers 500 (the first version)",
+           responses("PUT", READ_STATUS, reworded("Invalid UUID", "Failed to parse notification "
+                                                  "uuid.", new_status=500))),
+    Mutant("mark all read leaves one unread", mark_all_but_one),
+    Mutant("scoping: a member may mark another user's notification",
+           lambda mock: as_owner_when(mock, "PUT", READ_STATUS)),
+    Mutant("scoping: a member's list is the owner's",
+           lambda mock: as_owner_when(mock, "GET", INBOX)),
+    Mutant("custom: a blank title is accepted", blank_titles_accepted),
+    Mutant("custom: a notification never delivered", custom_never_delivered),
+    Mutant("custom: delivered to every user", custom_to_everyone),
+    Mutant("custom: a disabled preference does not stop it", preferences_ignored),
+    Mutant("methods: a member may change a template's method",
+           lambda mock: as_owner_when(mock, "PUT", TEMPLATE_METHOD)),
+]
+
 DISPATCH = r"/notifications/dispatch-methods$"
 SETTINGS = r"/notifications/settings$"
 TEMPLATES = r"/notifications/templates/system$"
@@ -260,4 +467,5 @@ MUTANTS = [
     Mutant("405 without an Allow header", responses("*", r".", drop_allow_header)),
     Mutant("existence leak: an unknown user is taken to be the caller",
            resolve_unknown_users_to_the_caller),
+    *INBOX_MUTANTS,
 ]

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -81,3 +82,46 @@ def with_token(scope: Scope, token: str) -> Scope:
     """The same request, signed in with `token`."""
     headers = [(k, v) for k, v in scope["headers"] if k.lower() != TOKEN]
     return {**scope, "headers": [*headers, (TOKEN, token.encode())]}
+
+
+class RewriteBodies:
+    """Pass the JSON body of matching requests through `edit` before the mock reads it."""
+
+    def __init__(self, app: ASGIApp, method: str, path: str,
+                 edit: Callable[[Any, Scope], Any]) -> None:
+        self.app, self.method, self.path, self.edit = app, method, re.compile(path), edit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != self.method or not self.path.search(
+                scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        try:
+            content = wire.encode_json(self.edit(json.loads(body), scope))
+        except ValueError:
+            content = bytes(body)
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(content)).encode()))
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        await self.app({**scope, "headers": headers}, replay, send)
+
+
+def without_query(scope: Scope, *names: str) -> Scope:
+    """The same request without these query parameters."""
+    kept = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                                         keep_blank_values=True) if k not in names]
+    return {**scope, "query_string": urlencode(kept).encode("latin-1")}

@@ -17,7 +17,7 @@ from contract_tests import Target, run
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
 from mock_server.state import Store
-from tests.mutants import MUTANTS, Mutant
+from tests.mutants import MUTANTS, Mutant, busy_inbox
 
 FAST: dict[str, Any] = {"max_examples": 10, "exitfirst": True, "quiet": True}
 OTHER_FIXTURES = Path(__file__).parent / "fixtures" / "other"
@@ -31,10 +31,11 @@ VARIANTS = {
 
 
 def in_process(mock: MockServer, app: object | None = None) -> Target:
-    """The suite's view of a mock reached without a socket."""
+    """The suite's view of a mock reached without a socket, allowed everything."""
     return Target(app=app or mock.app, owner_token=mock.token(owner=True),
                   member_token=mock.token(owner=False), send_test_notification=True,
-                  allow_new_preferences=True)
+                  allow_new_preferences=True, send_notifications=True,
+                  allow_read_state_changes=True, allow_method_changes=True)
 
 
 def over_http(mock: MockServer, *, allow_new_preferences: bool = True) -> Target:
@@ -51,8 +52,47 @@ def state(store: Store) -> tuple[str, dict[str, dict[str, bool]]]:
         for user in store.users()}
 
 
+def read_states(store: Store) -> dict[str, dict[str, str | None]]:
+    """Every inbox notification's read_at, by user."""
+    return {user.username: {row["id"]: row["read_at"] for row in store.inbox(user.id)}
+            for user in store.users()}
+
+
+def methods(store: Store) -> dict[str, str]:
+    """Every system template's method."""
+    return {str(t.id): t.method for t in store.system_templates()}
+
+
 def test_the_intact_mock_passes_in_process() -> None:
     assert run(in_process(MockServer()), **FAST) == 0
+
+
+def test_re_marked_read_notifications_are_put_back_and_reported(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    mock = MockServer()
+    owner = next(u for u in mock.store.users() if u.is_owner)
+    mock.store.mark_all_read(owner.id)  # nothing unread: the suite must re-mark a read one
+    before = read_states(mock.store)[owner.username]
+    assert run(in_process(mock), max_examples=3, quiet=True, select="test_inbox") == 0
+    assert "their read_at is now a time of this run" in capsys.readouterr().out
+    after = read_states(mock.store)[owner.username]
+    assert all(after[i] is not None for i in before), "a notification recorded read is unread"
+
+
+def test_the_intact_mock_with_a_busy_inbox_passes_in_process() -> None:
+    assert run(in_process(busy_inbox(MockServer())), **FAST) == 0
+
+
+def test_a_run_allowed_everything_puts_read_states_and_methods_back() -> None:
+    mock = busy_inbox(MockServer())
+    before, methods_before = read_states(mock.store), methods(mock.store)
+    assert run(in_process(mock), **FAST) == 0
+    after = read_states(mock.store)
+    for user, rows in before.items():
+        assert {i: after[user][i] for i in rows} == rows, f"{user}'s read states moved"
+    assert any(set(after[user]) - set(rows) for user, rows in before.items()), \
+        "the run was expected to deliver notifications"
+    assert methods(mock.store) == methods_before
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
@@ -140,7 +180,9 @@ def test_an_interrupted_run_still_puts_the_state_back(tmp_path: Path) -> None:
         process = cli("--base-url", mock.url, "--token", mock.token(owner=True),
                       "--member-token", mock.token(owner=False), "--max-examples", "200",
                       cwd=tmp_path, start_new_session=True)
-        deadline = time.monotonic() + 60
+        # Only a guard against a hang: on a loaded machine the first write may take a while
+        # (the inbox checks run before the preference ones).
+        deadline = time.monotonic() + 180
         while state(mock.store) == before and time.monotonic() < deadline:
             time.sleep(0.02)
         assert state(mock.store) != before, "the run never changed anything to put back"
