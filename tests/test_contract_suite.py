@@ -31,11 +31,13 @@ VARIANTS = {
 
 
 def in_process(mock: MockServer, app: object | None = None) -> Target:
-    """The suite's view of a mock reached without a socket, allowed everything."""
+    """The suite's view of a mock reached without a socket, allowed everything; the mock
+    delivers before it answers, so a notification that has not arrived in 2 s never will."""
     return Target(app=app or mock.app, owner_token=mock.token(owner=True),
                   member_token=mock.token(owner=False), send_test_notification=True,
                   allow_new_preferences=True, send_notifications=True,
-                  allow_read_state_changes=True, allow_method_changes=True)
+                  allow_read_state_changes=True, allow_method_changes=True,
+                  delivery_timeout=2.0)
 
 
 def over_http(mock: MockServer, *, allow_new_preferences: bool = True) -> Target:
