@@ -87,6 +87,8 @@ def test_it_checks_a_server_named_by_url_and_tokens(tmp_path: Path) -> None:
                             "--coder-token", mock.token(owner=True),
                             "--coder-member-token", mock.token(owner=False),
                             "--coder-allow-new-preferences", "--coder-send-test-notification",
+                            "--coder-send-notifications", "--coder-allow-read-state-changes",
+                            "--coder-allow-method-changes",
                             "--coder-max-examples", "3", "-q", cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.OK, output
