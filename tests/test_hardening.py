@@ -204,6 +204,7 @@ def test_it_listens_on_loopback_only_unless_told_otherwise(mock: MockProcess) ->
     ["--checks", "not_a_server_error", "--mode", "negative", "--max-examples", "300",
      "--phases", "examples,coverage,fuzzing"],
 ], ids=["every-check-both-modes", "negative-fuzzing-no-5xx"])
+@pytest.mark.timeout(300)  # beyond the run's own 240 s limit: a hang guard, not a speed claim
 def test_schemathesis_run_finds_nothing(mock: MockProcess, options: list[str]) -> None:
     # from the fixture state: the other tests leave templates (the test notification's too)
     # disabled, and a disabled test notification is Coder's 500
