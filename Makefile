@@ -35,9 +35,12 @@ unit: install browser redis
 	$(PY) -m pytest -n auto $(ARGS)
 
 # The mock against Prism under wrk, on loopback (about 3 minutes); installs wrk with apt-get if
-# missing. Table on stdout, figures in bench/results/latest.json. Options: ARGS="--rounds 5".
-bench: install node
+# missing. Then the watch socket's fan-out to 1,000 idle watchers (bench/fanout.py, about a
+# minute; its Redis case skips without redis-server). Tables on stdout, figures in
+# bench/results/latest.json. Options: ARGS="--rounds 5" (bench.run), FANOUT_ARGS="--rounds 10".
+bench: install node redis
 	$(PY) -m bench.run $(ARGS)
+	$(PY) -m bench.fanout $(FANOUT_ARGS)
 
 # Node.js and npm run the pinned npm tools (Redocly, Prism) through npx.
 node:
