@@ -35,9 +35,11 @@ def quiet_deliberate_drops(record: logging.LogRecord) -> bool:
 
 
 def websocket_options(config: MockConfig) -> dict[str, Any]:
-    """uvicorn's WebSocket settings: Coder's heartbeat pings, and no close when a pong is late
-    (httpapi.Heartbeat only stops pinging)."""
-    return {"ws_ping_interval": config.ws_ping_interval or None, "ws_ping_timeout": None}
+    """uvicorn's WebSocket settings: Coder's heartbeat pings, no close when a pong is late
+    (httpapi.Heartbeat only stops pinging), and no permessage-deflate (Coder's
+    websocket.Accept(rw, r, nil) leaves compression off; it also halves a watcher's memory)."""
+    return {"ws_ping_interval": config.ws_ping_interval or None, "ws_ping_timeout": None,
+            "ws_per_message_deflate": False}
 
 
 class MockServer:

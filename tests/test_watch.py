@@ -268,10 +268,31 @@ async def test_an_upgrade_where_there_is_no_socket_gets_that_paths_answer(
 
 
 def test_pings_follow_the_configuration() -> None:
-    assert websocket_options(MockConfig()) == {"ws_ping_interval": 15.0, "ws_ping_timeout": None}
+    assert websocket_options(MockConfig()) == {"ws_ping_interval": 15.0, "ws_ping_timeout": None,
+                                               "ws_per_message_deflate": False}
     assert websocket_options(MockConfig(ws_ping_interval=0))["ws_ping_interval"] is None
     with pytest.raises(ValueError, match="ws_ping_interval"):
         MockConfig(ws_ping_interval=-1)
+
+
+def test_compression_is_refused_as_coder_refuses_it() -> None:
+    """Coder's websocket.Accept(rw, r, nil) leaves permessage-deflate off, whatever is offered."""
+    with MockServer() as mock:
+        uri = parse_uri(mock.watch_url())
+        request = ClientProtocol(uri).connect()
+        request.headers["Coder-Session-Token"] = MEMBER
+        request.headers["Sec-WebSocket-Extensions"] = "permessage-deflate; client_max_window_bits"
+        client = ClientProtocol(uri)
+        client.send_request(request)
+        with create_connection((uri.host, uri.port), timeout=WAIT) as connection:
+            connection.sendall(b"".join(client.data_to_send()))
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = connection.recv(65536)
+                assert data, "the server closed the socket before answering"
+                head += data
+    assert head.startswith(b"HTTP/1.1 101")
+    assert b"sec-websocket-extensions" not in head.lower()
 
 
 def test_the_server_pings_at_the_configured_interval() -> None:
