@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to bind (default 127.0.0.1; 0.0.0.0 shares the mock)")
     add("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
     add("--fixtures", type=Path, default=defaults.fixtures,
-        help="fixture set directory: users.yaml, templates.yaml, state.yaml")
+        help="fixture set directory: users.yaml, templates.yaml, state.yaml, inbox.yaml")
     add("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add("--no-access-log", dest="access_log", action="store_false",
         help="do not log every request")
