@@ -74,12 +74,13 @@ class Enqueuer:
             raise NotificationDisabled(template)
         labels, data = dict(labels or {}), dict(data or {})
         texts = self._render(template, user, labels, data)
+        now = self.store.now()  # one moment: every method's message, and the dedupe day
         dedupe = _dedupe_key(template.id, user.id, labels, data, targets,
-                             self.store.now().astimezone(UTC).date().isoformat())
+                             now.astimezone(UTC).date().isoformat())
         messages = tuple({"id": str(uuid4()), "template_id": str(template.id),
                           "user_id": str(user.id), "username": user.username, "method": method,
                           "labels": labels, "data": data, "targets": [str(t) for t in targets],
-                          **texts, "created_at": wire.format_time(self.store.now()),
+                          **texts, "created_at": wire.format_time(now),
                           "dedupe": dedupe} for method in self.methods(template))
         if self.paused():
             recorded = self.store.record(pending=messages, dedupe=dedupe)
