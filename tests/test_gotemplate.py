@@ -1,4 +1,4 @@
-"""The Go text/template subset renderer (mock_server/gotemplate.py) against Coder's own examples.
+"""The Go text/template subset renderer (mock_server/gotemplate/) against Coder's own examples.
 
 Labels and expected texts come from Coder's TestNotificationTemplates_Golden
 (coderd/notifications/notifications_test.go) and its golden files under
@@ -271,10 +271,10 @@ def test_construct(template, labels, expected):
 
 
 def test_parse_is_cached_per_template_text():
-    gotemplate._parse.cache_clear()
+    gotemplate.parse.cache_clear()
     for _ in range(3):
         render("{{.Labels.cached}}", bobby({"cached": "c"}))
-    info = gotemplate._parse.cache_info()
+    info = gotemplate.parse.cache_info()
     assert (info.misses, info.hits) == (1, 2)
 
 
