@@ -162,7 +162,7 @@ def test_response_fields_the_server_always_sends_are_required() -> None:
 
 def test_request_bodies_are_as_lenient_as_gos_decoder() -> None:
     schemas = SPEC["components"]["schemas"]
-    for name in ("NotificationsSettingsRequest", "codersdk.UpdateUserNotificationPreferences"):
+    for name in ("NotificationsSettingsRequest", "UpdateUserNotificationPreferencesRequest"):
         schema = schemas[name]
         assert "required" not in schema, name
         assert schema.get("additionalProperties", True) is True, name

@@ -14,7 +14,7 @@ from mock_server.fixtures import read_yaml
 
 SCHEMAS = read_yaml(SPEC_PATH)["components"]["schemas"]
 BODIES = {name: SCHEMAS[name] for name in ("NotificationsSettingsRequest",
-                                           "codersdk.UpdateUserNotificationPreferences")}
+                                           "UpdateUserNotificationPreferencesRequest")}
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
