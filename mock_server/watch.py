@@ -2,17 +2,21 @@
 
 Subscribe first, then upgrade, so nothing delivered after the upgrade is missed and nothing
 before it is replayed; then one text frame per event that passes the socket's filters:
-`{"notification": ..., "unread_count": N}` with the fallback icon, the unread count taken at
-send time and, for `format=plaintext`, title and content converted. The server only sends;
-what the client sends is read and ignored. A failure while sending ends the socket with a
-normal close, as Coder's deferred `conn.Close(StatusNormalClosure, ...)` does. The socket's
-faults: every message waits `delay_ms`, and `drop_after` cuts the connection after that many.
+`{"notification": ..., "unread_count": N}` with the fallback icon, the unread count taken when
+the event is fanned out and, for `format=plaintext`, title and content converted. Both are the
+same for every socket of the user, so the first socket to receive an event makes them and the
+rest reuse them (the event's Memo, state/events.py); the socket's Outbox (outbox.py) writes the
+frame. The server only sends; what the client sends is read and ignored. A failure while
+sending ends the socket with a normal close, as Coder's deferred `conn.Close(StatusNormalClosure,
+...)` does. The socket's faults: every message waits `delay_ms`, and `drop_after` cuts the
+connection after that many.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from dataclasses import dataclass
 
@@ -20,9 +24,10 @@ from mock_server import inbox, wire
 from mock_server.faults import Sleep
 from mock_server.inbox import InboxQuery
 from mock_server.models import User
+from mock_server.outbox import Outbox
 from mock_server.plaintext import plaintext_from_markdown
 from mock_server.state import EventStorage, Store
-from mock_server.state.events import Subscription
+from mock_server.state.events import Memo
 from mock_server.state.model import InboxRow
 from mock_server.websocket import Upgrade
 
@@ -49,48 +54,56 @@ class WatchSession:
         self.events = events
         self.user = user
         self.query = query
-        self.faults = faults
-        self.sleep = sleep
+        self.outbox = Outbox(upgrade, delay_ms=faults.delay_ms, drop_after=faults.drop_after,
+                             sleep=sleep)
 
     async def run(self) -> None:
         """Subscribe, upgrade, send until the client leaves (or a fault drops the socket)."""
-        subscription = await self.events.subscribe(str(self.user.id), self.query.matches)
+        outbox = self.outbox
+        subscription = await self.events.subscribe(str(self.user.id), self.query.matches,
+                                                   self.receive)
         try:
             await self.upgrade.accept()
-            await self._pump(subscription)
+            outbox.open()
+            await self._until_over(outbox)
         except Exception:
             logger.exception("inbox watch socket of %s failed", self.user.username)
             await self.upgrade.close(reason=CLOSE_REASON)
         finally:
             await subscription.close()
+            await outbox.stop()
 
-    async def _pump(self, subscription: Subscription) -> None:
+    async def _until_over(self, outbox: Outbox) -> None:
+        """Wait for the client to close, or for the server's side to end (drop, failure)."""
         closed = asyncio.create_task(self.upgrade.wait_closed())
         try:
-            while not self._dropped():
-                row = await _next(subscription, closed)
-                if row is None or not await self._send(row):
-                    return
+            await asyncio.wait({closed, outbox.done}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             closed.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await closed
+        if outbox.failure is not None:
+            raise outbox.failure
 
-    def _dropped(self) -> bool:
-        """Whether the socket's drop fault is due now: then it is cut without a close frame."""
-        due = self.faults.drop_after is not None and self.upgrade.messages >= self.faults.drop_after
-        if due:
-            self.upgrade.drop()
-        return due
+    async def receive(self, row: InboxRow, memo: Memo) -> None:
+        """One event for this socket: its frame, made once per format for all the sockets."""
+        unread = await memo.get_async("unread_count", self._unread_count)
+        text = memo.get(("frame", self.query.plaintext), lambda: self.frame(row, unread))
+        await self.outbox.put(text, row["id"])
 
-    async def _send(self, row: InboxRow) -> bool:
-        """One message, as Coder encodes it; False once the client has gone."""
-        if self.faults.delay_ms:
-            await self.sleep(self.faults.delay_ms / 1000)
-        unread = inbox.unread_count(self.store.inbox(self.user.id))
-        text = wire.encode_json({"notification": self.shown(row), "unread_count": unread})
-        return await self.upgrade.send_text(text.decode(), notification_id=row["id"],
-                                            unread_count=unread)
+    def frame(self, row: InboxRow, unread: int) -> str:
+        """The message, as Coder's json.Encoder writes it."""
+        encoded = wire.encode_json({"notification": self.shown(row), "unread_count": unread})
+        return encoded.decode()
+
+    async def _unread_count(self) -> int:
+        """Every unread row of the user; never a blocking state read on the event loop."""
+        read = self.store.inbox
+        if inspect.iscoroutinefunction(read):  # the async Store of the shared-state work
+            rows = await read(self.user.id)
+        else:
+            rows = await asyncio.to_thread(read, self.user.id)
+        return inbox.unread_count(rows)
 
     def shown(self, row: InboxRow) -> InboxRow:
         """The notification as sent: fallback icon, and plain text if the socket asked."""
@@ -99,13 +112,3 @@ class WatchSession:
             return row
         return {**row, "title": plaintext_from_markdown(row["title"]),
                 "content": plaintext_from_markdown(row["content"])}
-
-
-async def _next(subscription: Subscription, closed: asyncio.Task[None]) -> InboxRow | None:
-    """The next event, or None when the client closes first."""
-    getter = asyncio.ensure_future(subscription.get())
-    await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-    if getter.done():
-        return getter.result()
-    getter.cancel()
-    return None

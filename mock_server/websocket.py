@@ -11,6 +11,7 @@ the checks coder/websocket's Accept makes before it upgrades, with their answers
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from mock_server.context import WEBSOCKET_KEY
 
 DENIAL = "websocket.http.response"  # the ASGI extension for HTTP answers to a handshake
 NORMAL_CLOSURE = 1000
+SENT_IDS_KEPT = 50  # the ids of a socket's last messages named in its journal entry (bounded)
 Listener = Callable[[str, dict[str, Any]], None]
 
 
@@ -38,6 +40,7 @@ class Upgrade:
         self.closed_by: str | None = None  # "client", "server" or "drop", once it is over
         self.close_code: int | None = None
         self.messages = 0
+        self.sent_ids: deque[str] = deque(maxlen=SENT_IDS_KEPT)  # for the journal's close entry
 
     def http_scope(self) -> Scope:
         """The handshake as the HTTP GET it is, carrying this Upgrade for the watch endpoint."""
@@ -69,7 +72,7 @@ class Upgrade:
                               "more_body": message.get("more_body", False)})
 
     def listen(self, listener: Listener) -> None:
-        """Be told of `open` and of each `message` sent (the journal records them)."""
+        """Be told of `open` (the journal records it; the close entry comes from `summary`)."""
         self._listeners.append(listener)
 
     async def accept(self) -> None:
@@ -79,7 +82,7 @@ class Upgrade:
         self.accepted = True
         self._emit("open", {})
 
-    async def send_text(self, text: str, **note: Any) -> bool:
+    async def send_text(self, text: str, *, notification_id: str | None = None) -> bool:
         """One text frame; False when the connection is already gone."""
         if self.closed_by is not None:
             return False
@@ -89,8 +92,23 @@ class Upgrade:
             self.closed_by = "client"
             return False
         self.messages += 1
-        self._emit("message", note)
+        if notification_id is not None:
+            self.sent_ids.append(notification_id)
         return True
+
+    def writable_now(self) -> bool:
+        """Whether a frame sent now goes out without waiting for the client to read.
+
+        ASGI cannot tell, so this asks the server's transport behind `send` (uvicorn's
+        protocol object holds it): its write buffer at or below the low-water mark means the
+        protocol is not paused, and uvicorn's send does not wait. False when it cannot tell.
+        """
+        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
+        try:
+            low, _high = transport.get_write_buffer_limits()  # type: ignore[union-attr]
+            return bool(transport.get_write_buffer_size() <= low)  # type: ignore[union-attr]
+        except (AttributeError, TypeError, ValueError, RuntimeError):
+            return False
 
     async def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
         """A clean close, unless the connection is already over."""
@@ -114,7 +132,8 @@ class Upgrade:
         """What the journal's entry for the whole call says about the socket."""
         if not self.accepted:
             return {"websocket": "refused"}
-        return {"websocket": "close", "messages": self.messages, "closed_by": self.closed_by,
+        return {"websocket": "close", "messages": self.messages,
+                "notification_ids": list(self.sent_ids), "closed_by": self.closed_by,
                 "close_code": None if self.closed_by == "drop" else self.close_code}
 
     async def _connect(self) -> None:

@@ -132,17 +132,19 @@ async def test_the_icon_fallback_applies(live_mock: MockServer) -> None:
         assert (await next_message(socket))["notification"]["icon"] == OTHER
 
 
-async def test_a_client_close_is_clean_and_journaled(live_mock: MockServer) -> None:
+async def test_a_client_close_is_clean_and_the_session_journaled_with_its_messages(
+        live_mock: MockServer) -> None:
     socket = await open_watch(live_mock)
-    await deliver(live_mock)
-    await next_message(socket)
+    sent = [await deliver(live_mock) for _ in range(2)]
+    for _ in sent:
+        await next_message(socket)
     await socket.close()
     assert socket.close_code == 1000
-    session = [(e["status"], e["websocket"], e.get("messages"), e.get("closed_by"),
-                e.get("close_code")) for e in await closes_journaled(live_mock)
-               if "websocket" in e]
-    assert session == [(101, "open", None, None, None), (101, "message", None, None, None),
-                       (101, "close", 1, "client", 1000)]
+    session = [(e["status"], e["websocket"], e.get("messages"), e.get("notification_ids"),
+                e.get("closed_by"), e.get("close_code"))
+               for e in await closes_journaled(live_mock) if "websocket" in e]
+    assert session == [(101, "open", None, None, None, None),
+                       (101, "close", 2, [m["id"] for m in sent], "client", 1000)]
 
 
 # Before the upgrade: the same answers as any Coder call, as plain HTTP ---------------------

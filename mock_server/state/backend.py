@@ -19,7 +19,7 @@ from mock_server.state.model import InboxRow, Message, State
 if TYPE_CHECKING:
     from mock_server.config import MockConfig
     from mock_server.faults import Fault
-    from mock_server.state.events import Accepts, Subscription
+    from mock_server.state.events import Accepts, Receiver, Subscription
 
 
 class StateBackend(Protocol):
@@ -109,8 +109,10 @@ class EventStorage(Protocol):
     def publish(self, rows: Sequence[InboxRow]) -> None:
         """Announce rows just recorded, from any thread; every process's sockets get them."""
 
-    async def subscribe(self, user_id: str, accepts: Accepts) -> Subscription:
-        """The user's events from now on that `accepts` takes; no replay of earlier ones."""
+    async def subscribe(self, user_id: str, accepts: Accepts,
+                        receiver: Receiver) -> Subscription:
+        """The user's events from now on that `accepts` takes, each awaited by `receiver`;
+        no replay of earlier ones."""
 
 
 class JournalStorage(Protocol):

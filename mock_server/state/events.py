@@ -1,10 +1,13 @@
 """Inbox events: each inbox notification delivered, pushed to the watch sockets that want it.
 
 An EventStorage (backend.py) carries events between processes: this process's memory, or Redis
-pub/sub (redis_events.py). Either hands what arrives to a FanOut, which gives each Subscription
-(one watch socket) the rows of its user that pass its filters, on the socket's own event loop,
-from whatever thread delivered them. As in Coder, a socket's buffer holds 10 events and an
-event that finds it full is dropped.
+pub/sub (redis_events.py). Either hands what arrives to a FanOut. Fan-out costs per socket, so
+the FanOut does as little per socket as it can: one hand-over per event to each event loop that
+serves the event's user (from whatever thread delivered it), one task per loop that takes the
+events in order, and per event one `Memo` its receivers share, so that what is the same for
+every socket of the user (the unread count, the frame of each format) is made once. Each
+Subscription's receiver is awaited in turn and must not wait on its socket: a socket that
+cannot take a frame at once buffers it (mock_server/outbox.py).
 """
 
 from __future__ import annotations
@@ -13,76 +16,144 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 from mock_server.state.model import InboxRow
 
 logger = logging.getLogger(__name__)
 
-BUFFER = 10  # coderd: notificationCh := make(chan codersdk.InboxNotification, 10)
 Accepts = Callable[[InboxRow], bool]
+T = TypeVar("T")
+
+
+class Memo:
+    """What the receivers of one event share: each value made once, by the first that asks."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The value under `key`, made now if no receiver made it before."""
+        if key not in self._values:
+            self._values[key] = make()
+        return self._values[key]  # type: ignore[no-any-return]
+
+    async def get_async(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        """The same, for a value that takes awaiting (the unread count is a state read)."""
+        if key not in self._values:
+            self._values[key] = await make()
+        return self._values[key]  # type: ignore[no-any-return]
+
+
+Receiver = Callable[[InboxRow, Memo], Awaitable[None]]
 
 
 class Subscription:
-    """One watch socket's events: its user's rows that pass its filters, at most 10 waiting."""
+    """One watch socket's interest: its user, its filters, and who receives what passes."""
 
-    def __init__(self, user_id: str, accepts: Accepts,
+    def __init__(self, user_id: str, accepts: Accepts, receiver: Receiver,
                  on_close: Callable[[Subscription], Awaitable[None]]) -> None:
         self.user_id = user_id
-        self.dropped = 0  # events that found the buffer full
-        self._accepts = accepts
+        self.accepts = accepts
+        self.receiver = receiver
+        self.loop = asyncio.get_running_loop()  # the loop its socket is served on
+        self.closed = False
         self._on_close = on_close
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[InboxRow] = asyncio.Queue(BUFFER)
-
-    def offer(self, row: InboxRow) -> None:
-        """Hand an event over from any thread; it is filtered on the socket's loop."""
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is listening any more
-            self._loop.call_soon_threadsafe(self._put, row)
-
-    def _put(self, row: InboxRow) -> None:
-        if not self._accepts(row):
-            return
-        if self._queue.full():
-            self.dropped += 1
-            logger.error("failed to push consumed notification into websocket handler, "
-                         "check latency (notification %s dropped)", row["id"])
-            return
-        self._queue.put_nowait(row)
-
-    async def get(self) -> InboxRow:
-        """The next event, waiting for one."""
-        return await self._queue.get()
 
     async def close(self) -> None:
-        """Stop receiving (the socket is closing)."""
-        await self._on_close(self)
+        """Stop receiving (the socket is closing); a second call does nothing."""
+        if not self.closed:
+            self.closed = True
+            await self._on_close(self)
+
+
+class LoopFanOut:
+    """The subscriptions served on one event loop, and the one task that feeds them events."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.by_user: dict[str, list[Subscription]] = {}
+        self._events: deque[InboxRow] = deque()
+        self._worker: asyncio.Task[None] | None = None
+
+    def hand_over(self, row: InboxRow) -> None:
+        """From any thread: the event joins this loop's queue (a closed loop has no sockets)."""
+        try:
+            here = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            here = False
+        if here:
+            self._take(row)
+            return
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._take, row)
+
+    def _take(self, row: InboxRow) -> None:
+        self._events.append(row)
+        if self._worker is None:
+            self._worker = self.loop.create_task(self._drain(), name="inbox-fan-out")
+
+    async def _drain(self) -> None:
+        """Every queued event in order, each to every receiver of its user before the next."""
+        try:
+            while self._events:
+                await self._fan(self._events.popleft())
+        finally:
+            self._worker = None
+
+    async def _fan(self, row: InboxRow) -> None:
+        memo = Memo()
+        for subscription in list(self.by_user.get(row["user_id"], ())):
+            if subscription.closed:
+                continue
+            try:
+                if subscription.accepts(row):
+                    await subscription.receiver(row, memo)
+            except Exception:  # one socket's failure is its own; the others still get the event
+                logger.exception("inbox event %s: a watch socket's receiver failed", row["id"])
 
 
 class FanOut:
-    """This process's subscriptions; `deliver` may be called from any thread."""
+    """This process's subscriptions, by event loop and user; `deliver` from any thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscriptions: set[Subscription] = set()
+        self._loops: dict[asyncio.AbstractEventLoop, LoopFanOut] = {}
+        self._count = 0
 
     def add(self, subscription: Subscription) -> None:
-        """Start handing events to `subscription`."""
+        """Start handing events to `subscription` (on its own loop)."""
         with self._lock:
-            self._subscriptions.add(subscription)
+            hub = self._loops.get(subscription.loop)
+            if hub is None:
+                hub = self._loops[subscription.loop] = LoopFanOut(subscription.loop)
+            hub.by_user.setdefault(subscription.user_id, []).append(subscription)
+            self._count += 1
 
     def remove(self, subscription: Subscription) -> int:
         """Stop handing events to `subscription`; how many remain."""
         with self._lock:
-            self._subscriptions.discard(subscription)
-            return len(self._subscriptions)
+            hub = self._loops.get(subscription.loop)
+            mine = hub.by_user.get(subscription.user_id, []) if hub is not None else []
+            if subscription in mine:
+                mine.remove(subscription)
+                self._count -= 1
+            if hub is not None and not mine:
+                hub.by_user.pop(subscription.user_id, None)
+                if not hub.by_user:
+                    del self._loops[subscription.loop]
+            return self._count
 
     def deliver(self, row: InboxRow) -> None:
-        """Offer one event to every subscription of its user."""
+        """Hand one event to every loop that serves a socket of its user."""
         with self._lock:
-            mine = [s for s in self._subscriptions if s.user_id == row["user_id"]]
-        for subscription in mine:
-            subscription.offer(row)
+            hubs = [hub for hub in self._loops.values() if row["user_id"] in hub.by_user]
+        for hub in hubs:
+            hub.hand_over(row)
 
 
 class MemoryEvents:
@@ -96,9 +167,10 @@ class MemoryEvents:
         for row in rows:
             self._fanout.deliver(row)
 
-    async def subscribe(self, user_id: str, accepts: Accepts) -> Subscription:
+    async def subscribe(self, user_id: str, accepts: Accepts,
+                        receiver: Receiver) -> Subscription:
         """Events from now on; nothing published before is replayed."""
-        subscription = Subscription(user_id, accepts, self._unsubscribe)
+        subscription = Subscription(user_id, accepts, receiver, self._unsubscribe)
         self._fanout.add(subscription)
         return subscription
 

@@ -2,8 +2,9 @@
 reaches the watch sockets of every process.
 
 Publishing is one PUBLISH on the channel of keys.py. Each process that has watch sockets runs
-one listener task (redis.asyncio) subscribed to that channel, which fans what arrives out to
-its own sockets; the publishing process hears its own events the same way. The listener
+one listener task (redis.asyncio) subscribed to that channel, which decodes each event once and
+hands it to its FanOut (events.py), on the loop that serves the sockets; the publishing process
+hears its own events the same way. The listener
 starts with the first socket and stops with the last, and a socket is accepted only once
 Redis has confirmed the subscription, so nothing published after the upgrade is missed. A
 lost connection is retried; events published meanwhile are lost, as Coder's pubsub drops them.
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 import redis
 import redis.asyncio
 
-from mock_server.state.events import Accepts, FanOut, Subscription
+from mock_server.state.events import Accepts, FanOut, Receiver, Subscription
 from mock_server.state.keys import EVENTS
 from mock_server.state.model import InboxRow
 
@@ -51,10 +52,11 @@ class RedisEvents:
                 pipe.publish(EVENTS, json.dumps(row))
             pipe.execute()
 
-    async def subscribe(self, user_id: str, accepts: Accepts) -> Subscription:
+    async def subscribe(self, user_id: str, accepts: Accepts,
+                        receiver: Receiver) -> Subscription:
         """Events from now on, once this process's listener is subscribed in Redis."""
         self._bind_loop()
-        subscription = Subscription(user_id, accepts, self._unsubscribe)
+        subscription = Subscription(user_id, accepts, receiver, self._unsubscribe)
         self._fanout.add(subscription)
         try:
             async with self._lock:
