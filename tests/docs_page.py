@@ -77,6 +77,9 @@ def _section_claims(summary: str, body: str) -> Iterator[tuple[str, Any]]:
             yield f"response.{status}.schema", schema.removeprefix("array of ").strip()
     fields = list(_table(body, "Status Code **200**"))
     if fields:
+        yield "response.200.required", sorted(
+            name for row in fields if row["Required"] == "true"
+            and (name := row["Name"].strip("`").lstrip("» ")) != "[array item]")
         for row in fields:
             name = row["Name"].strip("`").lstrip("» ")
             if name != "[array item]":
@@ -202,6 +205,9 @@ def _response(spec: dict[str, Any], operation: dict[str, Any], rest: str) -> Any
         return None
     if what == "shape":
         return schema.get("type")
+    if what == "required":
+        item = resolve(spec, schema["items"]) if schema.get("type") == "array" else schema
+        return sorted(item.get("required", []))
     return ref_name(schema.get("items")) if schema.get("type") == "array" else ref_name(raw)
 
 
