@@ -34,11 +34,16 @@ spec-lint: install node
 unit: install browser redis
 	$(PY) -m pytest -n auto $(ARGS)
 
-# The mock against Prism under wrk, on loopback (about 3 minutes); installs wrk with apt-get if
-# missing. Then the watch socket's fan-out to 1,000 idle watchers (bench/fanout.py, about a
+# The mock beside Prism, WireMock, Mockoon and the ceiling (its bytes from a bare ASGI app) under
+# wrk, on loopback: every GET and PUT, 3 alternating rounds (about 9 minutes; ARGS="--rounds 1
+# --duration 1" for about 3). wrk, a JRE (WireMock) and py-spy (bench.profile) are installed
+# if missing. Then the watch socket's fan-out to 1,000 idle watchers (bench/fanout.py, about a
 # minute; its Redis case skips without redis-server). Tables on stdout, figures in
 # bench/results/latest.json. Options: ARGS="--rounds 5" (bench.run), FANOUT_ARGS="--rounds 10".
 bench: install node redis
+	@command -v java >/dev/null 2>&1 || { echo "installing a JRE with apt-get (WireMock)"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless; }
+	@test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.run $(ARGS)
 	$(PY) -m bench.fanout $(FANOUT_ARGS)
 

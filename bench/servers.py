@@ -34,6 +34,7 @@ class Server:
     control_path: str | None = None  # the mock's control API (`/__mock`); Prism has none
     params: dict[str, str] = field(default_factory=dict)  # path parameters found at set-up
     setup: dict[str, object] = field(default_factory=dict)  # how they were found, for the JSON
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
 
 
 def free_port() -> int:
@@ -49,6 +50,7 @@ def start(server: Server, cwd: Path) -> None:
     server.started_at = time.monotonic()
     server.proc = subprocess.Popen(server.argv, cwd=cwd, stdin=subprocess.DEVNULL,
                                    stdout=server.log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **server.env} if server.env else None,
                                    start_new_session=True)
 
 
