@@ -20,6 +20,7 @@ from mock_server.delivery import Enqueuer
 from mock_server.deployment import build_deployment, initial_faults
 from mock_server.faults import FaultBook, Sleep
 from mock_server.fixtures import load_seed
+from mock_server.handshake_protocol import HandshakeHttpProtocol
 from mock_server.journal import Journal
 from mock_server.middleware.watch import WATCH_PATH
 from mock_server.models import ApiKey
@@ -36,10 +37,11 @@ def quiet_deliberate_drops(record: logging.LogRecord) -> bool:
 
 def websocket_options(config: MockConfig) -> dict[str, Any]:
     """uvicorn's WebSocket settings: Coder's heartbeat pings, no close when a pong is late
-    (httpapi.Heartbeat only stops pinging), and no permessage-deflate (Coder's
-    websocket.Accept(rw, r, nil) leaves compression off; it also halves a watcher's memory)."""
+    (httpapi.Heartbeat only stops pinging), no permessage-deflate (Coder's
+    websocket.Accept(rw, r, nil) leaves compression off; it also halves a watcher's memory),
+    and a malformed handshake served as HTTP, as Coder's router serves it."""
     return {"ws_ping_interval": config.ws_ping_interval or None, "ws_ping_timeout": None,
-            "ws_per_message_deflate": False}
+            "ws_per_message_deflate": False, "http": HandshakeHttpProtocol}
 
 
 class MockServer:

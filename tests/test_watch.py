@@ -3,6 +3,7 @@ plain HTTP, then one message per new notification, in Coder's shape and under it
 
 from __future__ import annotations
 
+import asyncio
 from socket import create_connection
 from typing import Any
 
@@ -14,6 +15,7 @@ from websockets.uri import parse_uri
 
 from mock_server import errors
 from mock_server.config import MockConfig
+from mock_server.handshake_protocol import HandshakeHttpProtocol
 from mock_server.inbox import BAD_READ_STATUS, INVALID_PARAMETERS, OTHER, WORKSPACE
 from mock_server.server import MockServer, websocket_options
 from tests.conftest import BOB, MEMBER, MEMBER_ID, auth
@@ -165,22 +167,46 @@ async def test_a_bad_token_is_a_401(live_mock: MockServer) -> None:
     assert (refused.status, refused.json()["detail"]) == (401, "API key secret is invalid.")
 
 
-async def test_the_session_cookie_signs_a_browser_in(live_mock: MockServer) -> None:
-    async with await open_watch(live_mock, token=None,
-                                headers={"Cookie": f"coder_session_token={BOB}"}) as socket:
-        sent = await deliver(live_mock, user="bob")
+@pytest.mark.parametrize(("headers", "user"), [
+    ({"Cookie": f"coder_session_token={BOB}"}, "bob"),
+    ({"Coder-Session-Token": BOB}, "bob"),
+    ({"Authorization": f"Bearer {MEMBER}"}, "member"),
+    ({"Cookie": f"theme=dark; coder_session_token={MEMBER}"}, "member"),
+], ids=["cookie", "header", "bearer", "cookie-among-others"])
+async def test_a_token_outside_the_query_signs_the_socket_in(
+        live_mock: MockServer, headers: dict[str, str], user: str) -> None:
+    async with await open_watch(live_mock, token=None, headers=headers) as socket:
+        await deliver(live_mock, user="bob" if user == "member" else "member")  # not theirs
+        sent = await deliver(live_mock, user=user)
         assert (await next_message(socket))["notification"]["id"] == sent["id"]
 
 
+def excess(name: str) -> dict[str, Any]:
+    """Coder's answer to a parameter its watch handler does not parse (ErrorExcessParams)."""
+    return {"message": INVALID_PARAMETERS, "validations": [
+        {"field": name, "detail": f'"{name}" is not a valid query param'}]}
+
+
+@pytest.mark.parametrize(("query", "headers", "status", "body"), [
+    ({"coder_session_token": MEMBER}, {}, 400, excess("coder_session_token")),
+    ({"access_token": MEMBER}, {}, 400, excess("access_token")),
+    ({"coder_session_token": MEMBER}, {"Cookie": f"coder_session_token={MEMBER}"}, 400,
+     excess("coder_session_token")),
+    ({"coder_session_token": "AdminToken-wrong"}, {}, 401,
+     {"message": errors.SIGNED_OUT,
+      "detail": "Invalid API key format: invalid API key secret length, expected 22 got 5"}),
+    ({"access_token": "MemberTokn-" + "x" * 22}, {}, 401,
+     {"message": errors.SIGNED_OUT, "detail": "API key secret is invalid."}),
+], ids=["query-token", "access-token", "query-token-beside-cookie", "bad-query-token",
+        "wrong-access-token"])
 async def test_a_token_in_the_query_authenticates_then_fails_coders_parameter_check(
-        live_mock: MockServer) -> None:
-    bad = await refusal(live_mock, token=None, coder_session_token="AdminToken-wrong")
-    assert (bad.status, bad.json()["detail"]) == (
-        401, "Invalid API key format: invalid API key secret length, expected 22 got 5")
-    good = await refusal(live_mock, token=None, coder_session_token=MEMBER)
-    assert (good.status, good.json()) == (400, {"message": INVALID_PARAMETERS, "validations": [
-        {"field": "coder_session_token",
-         "detail": '"coder_session_token" is not a valid query param'}]})
+        live_mock: MockServer, query: dict[str, str], headers: dict[str, str], status: int,
+        body: dict[str, Any]) -> None:
+    """coderd/inboxnotifications.go runs p.ErrorExcessParams(r.URL.Query()) after auth, and
+    the parser knows only targets, templates, read_status and format: a token in the query
+    signs in (a bad one is 401 first), then is an excess parameter."""
+    refused = await refusal(live_mock, token=None, headers=headers, **query)
+    assert (refused.status, refused.json()) == (status, body)
 
 
 @pytest.mark.parametrize(("query", "body"), [
@@ -269,9 +295,33 @@ async def test_an_upgrade_where_there_is_no_socket_gets_that_paths_answer(
     assert [e["websocket"] for e in live_mock.journal.entries()] == ["refused"]
 
 
+@pytest.mark.parametrize(("path", "token", "status"), [
+    ("/api/v2/users/me", MEMBER, 200),
+    ("/api/v2/users/me", None, 401),
+    ("/api/v2/users/nobody/notifications/preferences", MEMBER, 400),
+    ("/api/v2/notifications/inbox?targets=nope", MEMBER, 400),
+    ("/api/v2/notifications/inbox/mark-all-as-read", MEMBER, 405),  # a PUT-only route
+    ("/api/v2/users/%ff", MEMBER, 400),
+    ("/api/v2/unknown/path", MEMBER, 404),
+    ("/__mock/faults", None, 200),
+], ids=["users-me", "users-me-signed-out", "unknown-user", "bad-parameter", "put-only",
+        "bad-escape", "unknown-path", "control-api"])
+async def test_an_upgrade_on_an_http_route_is_answered_as_its_plain_get(
+        live_mock: MockServer, path: str, token: str | None, status: int) -> None:
+    """As in Coder, whose router serves a handshake like any GET: never a 500, never upgraded."""
+    refused = await refusal(live_mock, token=token, path=path)
+    plain = await asyncio.to_thread(httpx.get, live_mock.url + path,
+                                    headers=auth(token) if token else {})
+    assert (refused.status, refused.body) == (plain.status_code, plain.content)
+    assert refused.status == status
+    if plain.content:  # uvicorn labels an empty denial text/plain; the rest must agree
+        assert refused.headers["content-type"] == plain.headers["content-type"]
+
+
 def test_pings_follow_the_configuration() -> None:
     assert websocket_options(MockConfig()) == {"ws_ping_interval": 15.0, "ws_ping_timeout": None,
-                                               "ws_per_message_deflate": False}
+                                               "ws_per_message_deflate": False,
+                                               "http": HandshakeHttpProtocol}
     assert websocket_options(MockConfig(ws_ping_interval=0))["ws_ping_interval"] is None
     with pytest.raises(ValueError, match="ws_ping_interval"):
         MockConfig(ws_ping_interval=-1)

@@ -1,6 +1,13 @@
 """The inbox watch socket's layer: `/notifications/inbox/watch`, which no OpenAPI path can
 describe (openapi.yaml records it under `x-websockets`), served here, after auth and before
-connexion's routing, in the order Coder's handler runs its checks."""
+connexion's routing, in the order Coder's handler runs its checks.
+
+A token in the query (`coder_session_token`, `access_token`) signs the caller in, then fails
+the parameter check as an excess parameter: Coder's handler runs `p.ErrorExcessParams(vals)`
+on `r.URL.Query()` (coderd/inboxnotifications.go), its parser knows only targets, templates,
+read_status and format, and ExtractAPIKey leaves the token in the URL. Browsers send the
+session cookie, which reaches every port of a host.
+"""
 
 from __future__ import annotations
 
