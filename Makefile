@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 REDOCLY := npx --yes @redocly/cli@2.77.0
 ARGS ?=
 
-.PHONY: install serve test lint spec-lint unit node browser redis clean bench
+.PHONY: install serve test lint spec-lint unit node browser redis clean bench docs
 
 install: $(STAMP)
 
@@ -31,7 +31,8 @@ spec-lint: install node
 	$(REDOCLY) lint --config redocly.yaml openapi.yaml
 
 # Every test, spread over the machine's cores (pytest-xdist); ARGS="tests/test_x.py -n0" for one.
-unit: install browser redis
+# tests/test_codegen.py runs pinned openapi-typescript and typescript through npx (hence node).
+unit: install node browser redis
 	$(PY) -m pytest -n auto $(ARGS)
 
 # The mock beside Prism, WireMock, Mockoon and the ceiling (its bytes from a bare ASGI app) under
@@ -46,6 +47,13 @@ bench: install node redis
 	@test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.run $(ARGS)
 	$(PY) -m bench.fanout $(FANOUT_ARGS)
+
+# The rendered reference, build/docs/index.html: one self-contained file (Redocly's scripts
+# inlined) whose operations show their x-docs-errata and x-docs-additions.
+docs: install node
+	$(PY) -m codegen.docs_spec build/docs/openapi.yaml
+	$(REDOCLY) build-docs build/docs/openapi.yaml --inlineBundle \
+	    --title "Coder notifications API" --output build/docs/index.html
 
 # Node.js and npm run the pinned npm tools (Redocly, Prism) through npx.
 node:

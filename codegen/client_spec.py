@@ -1,0 +1,55 @@
+"""The spec as a client generator should read it: each request body's schema is the Coder type
+its lenient schema names in `x-client-schema`, so a generated client sends what Coder's own
+clients send. The lenient schemas, dropped here, describe what the server accepts, which a
+client need not use (and openapi-python-client 0.29 cannot read their map of nullable values).
+
+Run `python -m codegen.client_spec OUT.yaml`; responses and everything else are unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codegen import extensions
+
+_PREFIX = "#/components/schemas/"
+
+
+def client_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the spec whose request bodies reference Coder's client types (and without the
+    lenient schemas, which nothing references then)."""
+    view = copy.deepcopy(spec)
+    schemas = view["components"]["schemas"]
+    bodies = list(view["components"].get("requestBodies", {}).values())
+    bodies += [op.body["requestBody"] for op in extensions.operations(view)
+               if "$ref" not in op.body.get("requestBody", {"$ref": ""})]
+    for body in bodies:
+        for media in body["content"].values():
+            name = media["schema"].get("$ref", "").removeprefix(_PREFIX)
+            client = schemas.get(name, {}).get("x-client-schema")
+            if client:
+                media["schema"] = {"$ref": client}
+    for name in [name for name, schema in schemas.items() if "x-client-schema" in schema]:
+        del schemas[name]
+    return view
+
+
+def main(argv: list[str]) -> int:
+    """Write the client view of openapi.yaml to the one path given."""
+    if len(argv) != 1:
+        sys.stderr.write("usage: python -m codegen.client_spec OUT.yaml\n")
+        return 2
+    out = Path(argv[0])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(client_spec(extensions.load()), sort_keys=False,
+                                  allow_unicode=True, width=100), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
