@@ -33,7 +33,7 @@ from mock_server.faults import FaultError
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.models import Seed
 from mock_server.reload import ReloadingApp
-from mock_server.server import quiet_deliberate_drops, websocket_options
+from mock_server.server import bound_config, quiet_deliberate_drops, server_options
 from mock_server.state.file import StateFileError
 from mock_server.state.redis_backend import redact
 
@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("--control-token", help="require this Mock-Control-Token header on the control API")
     add("--max-body-bytes", type=int, default=defaults.max_body_bytes,
         help="answer 413 to larger request bodies (default %(default)s bytes)")
+    add("--allowed-host", action="append", default=[], metavar="NAME",
+        help="also answer requests for this host name (repeatable; .example.test: a domain "
+             "and its subdomains); localhost, IP addresses and --host are always served")
+    add("--max-header-bytes", type=int, default=defaults.max_header_bytes,
+        help="answer 431 to larger request heads (default %(default)s bytes, as Go)")
+    add("--header-timeout", type=float, default=defaults.header_timeout, metavar="SECONDS",
+        help="answer 408 to a request head that takes longer (default %(default)s)")
+    add("--body-timeout", type=float, default=defaults.body_timeout, metavar="SECONDS",
+        help="answer 408 to a request body that takes longer (default %(default)s)")
     add("--ws-ping-interval", type=float, default=defaults.ws_ping_interval, metavar="SECONDS",
         help="ping watch sockets this often (default %(default)s, as Coder; 0: never)")
     add("--reload", action="store_true",
@@ -97,14 +106,21 @@ def config_from(args: argparse.Namespace) -> MockConfig:
                       state_file=args.state_file, state_url=args.state,
                       control=args.control,
                       control_token=args.control_token, max_body_bytes=args.max_body_bytes,
-                      ws_ping_interval=args.ws_ping_interval)
+                      ws_ping_interval=args.ws_ping_interval,
+                      allowed_hosts=tuple(args.allowed_host),
+                      max_header_bytes=args.max_header_bytes,
+                      header_timeout=args.header_timeout, body_timeout=args.body_timeout)
 
 
 def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str:
     """What a developer needs at start: where it listens and which tokens sign in whom."""
     processes = f"{workers} worker processes" if workers > 1 else "this process"
-    state = (f"shared in {redact(config.state_url)} (by {processes} and any replica using it)"
-             if config.state_url else "in memory (this process only)")
+    if config.state_url:
+        state = f"shared in {redact(config.state_url)} (by {processes} and any replica using it)"
+    elif config.state_file is not None:
+        state = f"in memory, kept in {config.state_file.resolve()} (this process only)"
+    else:
+        state = "in memory (this process only)"
     api = f"{url}{BASE_PATH}"
     lines = [f"Coder notifications mock: {api}  (Swagger UI: {api}{DOCS_PATH}/)",
              f"Fixtures: {config.fixtures.resolve()}", f"State: {state}"]
@@ -151,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the mock until interrupted."""
     args = build_parser().parse_args(argv)
     try:
-        config = config_from(args)
+        _check_port(args.port)
+        config = bound_config(config_from(args), args.host)
         _check_workers(args, config)
         _check_exposure(args.host, config)
     except (FaultError, ValueError) as exc:
@@ -160,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
     url = f"http://{_url_host(host)}:{port}"
@@ -177,9 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _serve_workers(args, config, sock)
     else:
         uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=args.access_log,
-                                      lifespan="on", **websocket_options(config))
+                                      lifespan="on", **server_options(config))
                        ).run(sockets=[sock])
     return 0
+
+
+def _check_port(port: int) -> None:
+    """A TCP port is 0 to 65535; anything else would only fail later, in bind()."""
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port {port} is not a TCP port: use 1 to 65535, or 0 for a free one")
 
 
 def _check_exposure(host: str, config: MockConfig) -> None:
@@ -214,7 +238,7 @@ def _serve_workers(args: argparse.Namespace, config: MockConfig, sock: socket.so
     os.environ[ENV_VAR] = config.to_env()
     worker_config = uvicorn.Config(FACTORY, factory=True, workers=args.workers,
                                    log_level=args.log_level, access_log=args.access_log,
-                                   lifespan="on", **websocket_options(config))
+                                   lifespan="on", **server_options(config))
     if "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn versions
         supervisor = Multiprocess(worker_config, target=uvicorn.Server(worker_config).run,
                                   sockets=[sock])

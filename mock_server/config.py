@@ -46,6 +46,12 @@ class MockConfig:
     control_token: str | None = None
     access_url: str | None = None  # CODER_ACCESS_URL, for links in notifications; None: served URL
     ws_ping_interval: float = 15.0  # seconds between pings on a watch socket (httpapi.Heartbeat)
+    # Host names served besides localhost, *.localhost and IP addresses (middleware/host.py):
+    # exact, ".example.test" for a domain and its subdomains, "*" for any
+    allowed_hosts: tuple[str, ...] = ()
+    max_header_bytes: int = 1 << 20  # a request head's bytes (Go's DefaultMaxHeaderBytes): 431
+    header_timeout: float = 10.0  # seconds for a request head to arrive in full: 408
+    body_timeout: float = 30.0  # seconds for a request body, from its first read: 408
 
     def __post_init__(self) -> None:
         if self.default_method not in DISPATCH_METHODS:
@@ -61,12 +67,31 @@ class MockConfig:
         if not self.ws_ping_interval >= 0:
             raise ValueError(f"ws_ping_interval {self.ws_ping_interval!r} must be 0 (no pings) "
                              "or more seconds")
+        self._check_connection_limits()
         object.__setattr__(self, "fixtures", Path(self.fixtures))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
         object.__setattr__(self, "faults", tuple(self.faults))
+        object.__setattr__(self, "allowed_hosts", tuple(self.allowed_hosts))
+        for name in self.allowed_hosts:
+            if not re.fullmatch(r"\*|\.?[A-Za-z0-9._~-]+", name):
+                raise ValueError(f"allowed host {name!r}: expected a host name without scheme, "
+                                 "port or path (e.g. mock.internal, .example.test, or *)")
         if self.state_file is not None:
             object.__setattr__(self, "state_file", Path(self.state_file))
         self._check_state_url()
+
+    def _check_connection_limits(self) -> None:
+        """Limits that would refuse every request, or none, are mistakes."""
+        if self.max_header_bytes < 1024:
+            raise ValueError(f"max_header_bytes {self.max_header_bytes!r} must be at least 1024")
+        for name in ("header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} {getattr(self, name)!r} must be above 0 seconds")
+
+    def served_hosts(self) -> tuple[str, ...]:
+        """The allowed host names, with the access URL's (links in notifications point there)."""
+        access = urlsplit(self.access_url).hostname if self.access_url else None
+        return (*self.allowed_hosts, *((access,) if access else ()))
 
     def _check_state_url(self) -> None:
         """A shared state needs a Redis URL, and cannot also live in this process's state file."""

@@ -57,6 +57,16 @@ class CoderError(Exception):
                                  content_type=JSON_CONTENT_TYPE, body=wire.encode_json(self.body()),
                                  headers=self.headers)
 
+    def asgi(self) -> tuple[dict[str, Any], bytes]:
+        """The same answer as an ASGI start message and its body, for the layers that answer
+        outside connexion's error handlers (the Host check, the body limit, the connection)."""
+        body = wire.encode_json(self.body())
+        headers = [(b"content-type", JSON_CONTENT_TYPE.encode()),
+                   (b"content-length", str(len(body)).encode()),
+                   *((name.lower().encode("latin-1"), value.encode("latin-1"))
+                     for name, value in self.headers.items())]
+        return {"type": "http.response.start", "status": self.status, "headers": headers}, body
+
 
 class UpgradeRefused(CoderError):
     """coder/websocket's Accept refusing a handshake: its `http.Error` text (text/plain), then
@@ -112,6 +122,30 @@ def payload_too_large(limit: int) -> CoderError:
     return CoderError(413, "Request body too large.",
                       detail=f"The body exceeds the limit of {limit} bytes (--max-body-bytes).",
                       headers={"Connection": "close"})
+
+
+def request_timeout(detail: str) -> CoderError:
+    """408 for a request head or body that did not arrive in time; the connection closes."""
+    return CoderError(408, "Request timed out.", detail=detail, headers={"Connection": "close"})
+
+
+def header_fields_too_large(detail: str) -> CoderError:
+    """431, as Go's net/http answers a head over its MaxHeaderBytes; the connection closes."""
+    return CoderError(431, "Request header fields too large.", detail=detail,
+                      headers={"Connection": "close"})
+
+
+def invalid_host(detail: str) -> CoderError:
+    """400 for a missing, repeated or malformed Host header, as Go's net/http refuses one."""
+    return CoderError(400, "Invalid Host header.", detail=detail)
+
+
+def host_not_allowed(host: str, name: str) -> CoderError:
+    """421 Misdirected Request for a well-formed Host the mock does not serve (DNS rebinding)."""
+    return CoderError(421, "Misdirected request: this mock does not serve that host.", detail=(
+        f"Host {wire.quote(host)} is not a loopback name, an IP address or an allowed host; a "
+        "page under that name could be a DNS-rebinding attack. To reach the mock by this name "
+        f"on purpose, start it with --allowed-host {name}."))
 
 
 def internal(detail: str) -> CoderError:

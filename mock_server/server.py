@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import ipaddress
 import logging
 import socket
 import threading
@@ -16,6 +18,7 @@ from connexion import ConnexionMiddleware
 
 from mock_server.app import create_app
 from mock_server.config import BASE_PATH, MockConfig
+from mock_server.connection import ConnectionLimits, protocol_factory
 from mock_server.delivery import Enqueuer
 from mock_server.deployment import build_deployment, initial_faults
 from mock_server.faults import FaultBook, Sleep
@@ -44,6 +47,25 @@ def websocket_options(config: MockConfig) -> dict[str, Any]:
             "ws_per_message_deflate": False, "http": HandshakeHttpProtocol}
 
 
+def server_options(config: MockConfig) -> dict[str, Any]:
+    """Every uvicorn setting the configuration decides: the WebSocket ones, and the HTTP
+    protocol with the head limits and deadline (mock_server/connection.py)."""
+    limits = ConnectionLimits(max_header_bytes=config.max_header_bytes,
+                              header_timeout=config.header_timeout)
+    return {**websocket_options(config), "http": protocol_factory(limits)}
+
+
+def bound_config(config: MockConfig, host: str) -> MockConfig:
+    """The configuration with the bound host served too, when it is a name (an IP address
+    always is): who binds the mock to a name reaches it by that name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host not in config.allowed_hosts:
+            return dataclasses.replace(config, allowed_hosts=(*config.allowed_hosts, host))
+    return config
+
+
 class MockServer:
     """The mock as an object: its app, store, journal and faults; a port-0 socket once started.
 
@@ -52,7 +74,7 @@ class MockServer:
 
     def __init__(self, config: MockConfig | None = None, *, host: str = "127.0.0.1",
                  sleep: Sleep = asyncio.sleep) -> None:
-        self.config = config or MockConfig()
+        self.config = bound_config(config or MockConfig(), host)
         deployment = build_deployment(self.config)
         self.store: Store = deployment.store
         self.journal: Journal = deployment.journal
@@ -106,7 +128,7 @@ class MockServer:
         logging.getLogger("uvicorn.error").addFilter(quiet_deliberate_drops)
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
                                                      access_log=False, lifespan="on",
-                                                     **websocket_options(self.config)))
+                                                     **server_options(self.config)))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name=f"mock-server-{self._port}", daemon=True)
         self._thread.start()

@@ -29,6 +29,7 @@ from mock_server.middleware.body_limit import BodyLimitMiddleware
 from mock_server.middleware.control_guard import ControlGuardMiddleware
 from mock_server.middleware.cors import CORS_HEADERS, LocalCORSMiddleware
 from mock_server.middleware.faults import FaultMiddleware
+from mock_server.middleware.host import HostMiddleware
 from mock_server.middleware.journal import JournalMiddleware
 from mock_server.middleware.json_body import ReadBodyAsJSON
 from mock_server.middleware.watch import WatchMiddleware
@@ -44,32 +45,34 @@ def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: F
        becoming the handshake's denial, so every layer below treats it as Coder's router does.
     2. ServerErrorMiddleware: a crash of the mock is still answered, in Coder's shape.
     3. JournalMiddleware: opens the call's RequestContext, records the call's final status.
-    4. LocalCORSMiddleware: answers preflights, adds CORS headers (error answers too).
-    5. ExceptionMiddleware: turns every error raised further in into its answer.
-    6. BodyLimitMiddleware: refuses a body over --max-body-bytes, unread.
-    7. ControlGuardMiddleware (with the control API): checks the page's origin and the token.
-    8. DocsMiddleware: Swagger UI and openapi.json/yaml; every other path passes.
-    9. ReadBodyAsJSON: labels Coder's request bodies JSON, whatever they say.
-    10. AuthMiddleware: authenticates Coder's route groups and resolves `{user}`, before
+    4. HostMiddleware: refuses a Host the mock does not serve (DNS rebinding), in Coder's shape.
+    5. LocalCORSMiddleware: answers preflights, adds CORS headers (error answers too).
+    6. ExceptionMiddleware: turns every error raised further in into its answer.
+    7. BodyLimitMiddleware: refuses a body over --max-body-bytes or --body-timeout.
+    8. ControlGuardMiddleware (with the control API): checks the page's origin and the token.
+    9. DocsMiddleware: Swagger UI and openapi.json/yaml; every other path passes.
+    10. ReadBodyAsJSON: labels Coder's request bodies JSON, whatever they say.
+    11. AuthMiddleware: authenticates Coder's route groups and resolves `{user}`, before
         routing as chi's route groups do (an unknown path in a group still needs a token).
-    11. WatchMiddleware: the inbox watch socket, which OpenAPI cannot route (x-websockets):
+    12. WatchMiddleware: the inbox watch socket, which OpenAPI cannot route (x-websockets):
         its faults, parameters and handshake checks, then the socket; other paths pass.
-    12. RememberingRoutingMiddleware: finds the operation (404 and 405 come from here).
-    13. FaultMiddleware: injects the faults that fire on a routed API call.
-    14. LeanRequestValidationMiddleware: checks parameters, decodes the body as Go does.
-    15. ResponseValidationMiddleware (with --validate-responses): checks the answer.
-    16. LifespanMiddleware: startup and shutdown; then the Dispatcher calls the handler.
+    13. RememberingRoutingMiddleware: finds the operation (404 and 405 come from here).
+    14. FaultMiddleware: injects the faults that fire on a routed API call.
+    15. LeanRequestValidationMiddleware: checks parameters, decodes the body as Go does.
+    16. ResponseValidationMiddleware (with --validate-responses): checks the answer.
+    17. LifespanMiddleware: startup and shutdown; then the Dispatcher calls the handler.
     """
     stack: list[Any] = [
         WebSocketBridge,
         partial(ServerErrorMiddleware, handler=errors.handle_unexpected),
         partial(JournalMiddleware, journal=journal),
+        partial(HostMiddleware, allowed=config.served_hosts()),
         partial(LocalCORSMiddleware, allow_origins=list(config.cors_origins),
                 allow_origin_regex=None if config.cors_origins else LOCAL_ORIGINS,
                 allow_credentials=True, allow_methods=["GET", "PUT", "POST", "DELETE"],
                 allow_headers=CORS_HEADERS, expose_headers=["WWW-Authenticate"], max_age=600),
         ExceptionMiddleware,
-        partial(BodyLimitMiddleware, limit=config.max_body_bytes),
+        partial(BodyLimitMiddleware, limit=config.max_body_bytes, timeout=config.body_timeout),
         DocsMiddleware,
         ReadBodyAsJSON,
         partial(AuthMiddleware, store=store, user_not_found_status=config.user_not_found_status),

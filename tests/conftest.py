@@ -42,7 +42,7 @@ def mock(mock_config: MockConfig) -> MockServer:
 async def client(mock: MockServer) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client that calls the mock's ASGI app in-process."""
     transport = httpx.ASGITransport(app=mock.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 

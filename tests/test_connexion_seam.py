@@ -175,7 +175,7 @@ async def outcomes(app: ConnexionMiddleware) -> list[dict[str, Any]]:
     """What each call of the set, sent twice, was answered; then what the journal learned."""
     seen = []
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         for round_ in (1, 2):
             for call in CALLS:
                 response = await call.send(client)
@@ -220,7 +220,7 @@ async def test_go_bodies_are_refused_where_connexions_json_validator_refuses(cal
     for app in (create_app(MockConfig()), stock_app(
             MockConfig(), body_validator=JSONRequestBodyValidator)):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             response = await call.send(client)
         refused = response.status_code == 400 and response.json().get("message") in BODY_REFUSALS
         decisions.append(refused)

@@ -148,7 +148,7 @@ async def test_the_journal_records_calls_with_user_status_and_operation(
 async def test_the_journal_is_bounded() -> None:
     mock = MockServer(MockConfig(journal_size=3))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mock.app),
-                                 base_url="http://testserver") as client:
+                                 base_url="http://localhost") as client:
         for _ in range(5):
             await client.get(SETTINGS, headers=auth(OWNER))
         assert len((await client.get("/__mock/journal")).json()) == 3
@@ -195,7 +195,7 @@ async def test_a_bad_fault_is_refused_with_a_reason(client: httpx.AsyncClient, f
 async def test_without_control_the_api_is_absent() -> None:
     mock = MockServer(MockConfig(control=False))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mock.app),
-                                 base_url="http://testserver") as client:
+                                 base_url="http://localhost") as client:
         response = await client.post("/__mock/reset")
         assert (response.status_code, response.json()) == (404, {"message": "Route not found."})
 
@@ -205,7 +205,7 @@ async def test_without_control_the_api_is_absent() -> None:
 async def test_a_control_token_guards_the_control_api(headers: dict, status: int) -> None:
     mock = MockServer(MockConfig(control_token="s3cret"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mock.app),
-                                 base_url="http://testserver") as client:
+                                 base_url="http://localhost") as client:
         response = await client.get("/__mock/faults", headers=headers)
         assert response.status_code == status
         assert (await client.get(SETTINGS, headers=auth(OWNER))).status_code == 200

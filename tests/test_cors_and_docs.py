@@ -51,7 +51,7 @@ async def test_other_origins_are_not_allowed(client: httpx.AsyncClient, origin: 
 async def test_cors_origin_replaces_the_default() -> None:
     mock = MockServer(MockConfig(cors_origins=("https://ui.example.test",)))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mock.app),
-                                 base_url="http://testserver") as client:
+                                 base_url="http://localhost") as client:
         allowed = await client.options(SETTINGS, headers={"Origin": "https://ui.example.test",
                                                           **PREFLIGHT})
         assert allowed.headers["access-control-allow-origin"] == "https://ui.example.test"

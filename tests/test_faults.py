@@ -87,7 +87,7 @@ def test_counted_faults_go_away_after_their_last_call() -> None:
 async def client_for(config: MockConfig) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client of a mock built from `config`."""
     transport = httpx.ASGITransport(app=MockServer(config).app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 
@@ -152,7 +152,7 @@ async def sleeps_and_status(config: MockConfig, setup: list[dict[str, Any]],
         slept.append(seconds)
 
     transport = httpx.ASGITransport(app=create_app(config, sleep=sleep))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         for fault in setup:
             assert (await client.post("/__mock/faults", json=fault)).status_code == 201
         # a dropped answer never completes: httpx's ASGI transport asserts that it did

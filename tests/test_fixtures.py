@@ -193,7 +193,7 @@ async def test_state_yaml_seeds_settings_and_preferences(fixture_dir: Path) -> N
         encoding="utf-8")
     mock = MockServer(MockConfig(fixtures=fixture_dir))
     transport = httpx.ASGITransport(app=mock.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         expect_json(await client.get("/api/v2/notifications/settings", headers=auth(MEMBER)),
                     200, {"notifier_paused": True})
         settings = await client.put("/api/v2/notifications/settings", headers=auth(MEMBER),
@@ -416,7 +416,7 @@ async def test_a_broken_inbox_is_refused_by_the_control_api(fixture_dir: Path) -
     write_inbox(fixture_dir, entry(user="nobody"))
     mock = MockServer()
     transport = httpx.ASGITransport(app=mock.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         before = (await client.get("/__mock/state")).json()
         response = await client.put("/__mock/fixtures", json={"path": str(fixture_dir)})
         assert response.status_code == 400

@@ -809,7 +809,7 @@ async def test_the_state_file_keeps_the_inbox_across_a_restart(tmp_path: Path) -
     config = MockConfig(state_file=path)
     first = MockServer(config)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first.app),
-                                 base_url="http://testserver") as client:
+                                 base_url="http://localhost") as client:
         await change_everything(client)
         wanted = await everyone(client)
     deadline = time.monotonic() + 30  # the file is written in the background; a hang guard
@@ -818,7 +818,7 @@ async def test_the_state_file_keeps_the_inbox_across_a_restart(tmp_path: Path) -
         time.sleep(0.02)
     restarted = MockServer(config)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=restarted.app),
-                                 base_url="http://testserver") as client:
+                                 base_url="http://localhost") as client:
         assert await everyone(client) == wanted
         assert (await methods_by_id(client))[AUTOBUILD] == "webhook"
 

@@ -293,7 +293,7 @@ async def timed(ticker: Ticker) -> AsyncIterator[httpx.AsyncClient]:
     seed = build_deployment(config).store.seed
     store = Store(seed, clock=ticker)
     transport = httpx.ASGITransport(app=create_app(config, build_deployment(config, store=store)))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 

@@ -36,7 +36,7 @@ async def test_a_failed_rebuild_keeps_the_last_good_app() -> None:
 
     reloading = ReloadingApp(answer("first"), build, [DEFAULT_FIXTURES])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=reloading),
-                                 base_url="http://testserver") as client:
+                                 base_url="http://localhost") as client:
         assert (await client.get("/")).text == "first"
         assert reloading.rebuild([Path("users.yaml")])
         assert (await client.get("/")).text == "second"

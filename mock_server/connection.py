@@ -1,0 +1,212 @@
+"""The HTTP connection: uvicorn's httptools protocol with the bounds it lacks.
+
+Hand-written because uvicorn offers none of these for httptools (its h11 protocol has
+`h11_max_incomplete_event_size`, but answers it with a bare 400 and is slower): an unfinished
+header grows without bound (httptools gathers it in Python: eight 64 MiB heads took the process
+from 82 to 591 MiB), a connection that never finishes its head is held forever, and the host of
+an absolute-form target (`GET http://evil.example/... HTTP/1.1`) is dropped. So, before bytes
+reach the parser:
+
+- a head (request line and headers) over `max_header_bytes` or MAX_HEADERS fields gets 431, as
+  Go's net/http answers past its MaxHeaderBytes;
+- a head not complete `header_timeout` seconds after its first byte gets 408; a connection
+  that sends nothing in that time is closed silently (uvicorn's keep-alive timeout covers the
+  idle time between requests);
+- RFC 9112 §3.2.2: the authority of an absolute-form target replaces the Host header, so the
+  Host allow-list (middleware/host.py) judges the host the request really names.
+
+A refusal is written with `Connection: close`, the write side is shut, and whatever the client
+still sends is discarded (up to DRAIN_BYTES, for DRAIN_SECONDS) before the socket closes, so a
+client busy sending reads the answer instead of a reset. The protocol also gives the app a way
+to drop a connection without any answer (DROP_EXTENSION), which ASGI itself cannot express.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
+
+from mock_server import errors
+from mock_server.handshake_protocol import HandshakeHttpProtocol
+
+logger = logging.getLogger(__name__)
+
+MAX_HEADERS = 100  # header fields per request (Apache's LimitRequestFields)
+DRAIN_BYTES = 1 << 20  # read and discarded after a refusal, before the close
+DRAIN_SECONDS = 2.0
+DROP_EXTENSION = "mock_server.drop"  # scope["extensions"][...]: close without any answer
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """What one request head may take: bytes, fields, seconds."""
+
+    max_header_bytes: int = 1 << 20
+    max_headers: int = MAX_HEADERS
+    header_timeout: float = 10.0
+
+
+class _TooManyHeaders(Exception):
+    """Raised from the parser's callback; httptools then stops parsing."""
+
+
+class GuardedHttpProtocol(HandshakeHttpProtocol):
+    """The mock's HTTP protocol (malformed handshakes served as HTTP, handshake_protocol.py)
+    with head limits, a head deadline and an absolute-form target's Host."""
+
+    def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_fields = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._refused = False
+        self._drain_left = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the head deadline: a connection must begin and finish a request in time."""
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the head deadline with the connection."""
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser no more of a head than the limit allows; discard after a refusal."""
+        if self._refused:
+            self._discard(len(data))
+            return
+        if not self._in_head:
+            super().data_received(data)
+            return
+        if self._head_timer is None:
+            self._arm_head_timer()
+        allowance = self.limits.max_header_bytes - self._head_bytes
+        head = data if len(data) <= allowance else data[:allowance]
+        self._head_bytes += len(head)
+        super().data_received(head)
+        if self._refused:  # too many header fields
+            self._discard(len(data) - len(head))
+        if len(head) == len(data) or self._refused or self.transport.is_closing():
+            return
+        if self._in_head:
+            self._refuse(errors.header_fields_too_large(
+                f"The request head exceeds {self.limits.max_header_bytes} bytes "
+                "(--max-header-bytes)."), pending=len(data) - allowance)
+        else:  # the head ended within the allowance: the rest is body, or another protocol's
+            self.transport.get_protocol().data_received(data[allowance:])
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """Count the fields; past the limit, stop the parser (answered in send_400_response)."""
+        self._head_fields += 1
+        if self._head_fields > self.limits.max_headers:
+            raise _TooManyHeaders
+        super().on_header(name, value)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a parser error, unless the error was too many header fields."""
+        if self._head_fields > self.limits.max_headers:
+            self._refuse(errors.header_fields_too_large(
+                f"The request has more than {self.limits.max_headers} header fields."))
+        else:
+            super().send_400_response(msg)
+
+    def on_headers_complete(self) -> None:
+        """The head is in: stop its deadline, apply an absolute-form target's host, go on."""
+        self._in_head = False
+        self._cancel_head_timer()
+        self._use_target_authority()
+        super().on_headers_complete()
+        if self.cycle is not None and self.cycle.scope is self.scope:
+            self.scope.setdefault("extensions", {})[DROP_EXTENSION] = partial(
+                self._drop, self.cycle)
+
+    def on_message_complete(self) -> None:
+        """The request is in; the next bytes begin another head."""
+        super().on_message_complete()
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_fields = 0
+
+    def _use_target_authority(self) -> None:
+        if self.url[:1] == b"/":
+            return
+        try:
+            target = httptools.parse_url(self.url)
+        except httptools.HttpParserInvalidURLError:
+            return  # not absolute-form (e.g. `*`): the Host header stands
+        if not target.schema or not target.host:
+            return
+        authority = b"[" + target.host + b"]" if b":" in target.host else target.host
+        if target.port is not None:
+            authority += b":%d" % target.port
+        self.headers[:] = [(name, value) for name, value in self.headers if name != b"host"]
+        self.headers.append((b"host", authority))
+
+    def _arm_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_overdue)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_overdue(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or not self._in_head or self._refused:
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._arm_head_timer()  # an answer is still being written; judge the head after it
+        elif self._head_bytes == 0:
+            self.transport.close()  # nothing of a request came: nobody to answer
+        else:
+            self._refuse(errors.request_timeout(
+                f"The request head did not arrive within {self.limits.header_timeout:g} s "
+                "(--header-timeout)."))
+
+    def _refuse(self, error: errors.CoderError, *, pending: int = 0) -> None:
+        """Answer `error`, shut the write side, discard what still comes, then close."""
+        self._refused = True
+        self._cancel_head_timer()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.transport.close()  # another answer is on the wire; do not interleave
+            return
+        logger.info("refused a request: %s", error)
+        start, body = error.asgi()
+        head = [STATUS_LINE[error.status]]
+        for name, value in [*self.server_state.default_headers, *start["headers"]]:
+            head += [name, b": ", value, b"\r\n"]
+        self.transport.write(b"".join([*head, b"\r\n", body]))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.flow.resume_reading()
+        self._drain_left = DRAIN_BYTES
+        self.loop.call_later(DRAIN_SECONDS, self.transport.close)
+        self._discard(pending)
+
+    def _discard(self, count: int) -> None:
+        self._drain_left -= count
+        if self._drain_left <= 0:
+            self.transport.close()
+
+    def _drop(self, cycle: RequestResponseCycle) -> None:
+        """Close without answering: the app's request is told it is disconnected, so uvicorn
+        neither sends its 500 for a response never started nor writes anything later."""
+        cycle.disconnected = True
+        cycle.message_event.set()
+        self.transport.close()
+
+
+def protocol_factory(limits: ConnectionLimits) -> partial[GuardedHttpProtocol]:
+    """What uvicorn's `http=` takes: the protocol class, bound to these limits (picklable, for
+    worker processes)."""
+    return partial(GuardedHttpProtocol, limits=limits)
