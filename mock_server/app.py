@@ -25,7 +25,7 @@ from mock_server.config import (
 from mock_server.connexion_seam import validator_map
 from mock_server.deployment import Deployment, build_deployment
 from mock_server.dispatch import Dispatcher, Handler
-from mock_server.faults import Sleep
+from mock_server.faults import Sleep, check_targets
 from mock_server.fixtures import read_yaml
 from mock_server.handlers import users
 from mock_server.handlers.control import ControlHandlers
@@ -56,6 +56,8 @@ def create_app(config: MockConfig, deployment: Deployment | None = None, *,
     if missing:
         raise ValueError(f"{SPEC_PATH.name} has operations the mock does not implement: "
                          f"{', '.join(missing)}")
+    check_targets(config.faults, users=store.seed.users,
+                  operation_ids=[*_operation_ids(spec), *_socket_operations(spec).values()])
     if config.control:
         specs[CONTROL_PATH] = read_yaml(CONTROL_SPEC_PATH)
         handlers |= _control_operations(ControlHandlers(deployment, operation_ids=[

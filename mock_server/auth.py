@@ -20,6 +20,7 @@ from mock_server.state.store import Store
 SESSION_COOKIE = "coder_session_token"
 SESSION_HEADER = b"coder-session-token"
 _HTTP_SPACE = " \t\r\n"
+_HEADER_BLANKS = " \t"
 _TOKEN_HEADERS = frozenset({b"cookie", b"authorization", SESSION_HEADER})
 
 
@@ -28,7 +29,9 @@ def token_from(scope: Scope) -> str:
     headers: dict[bytes, list[str]] = {}
     for name, value in scope["headers"]:
         if name in _TOKEN_HEADERS:  # ASGI servers send header names lower-cased
-            headers.setdefault(name, []).append(value.decode("utf-8", "surrogateescape"))
+            # Go's textproto trims a value's surrounding blanks; httptools keeps trailing ones
+            headers.setdefault(name, []).append(
+                value.decode("utf-8", "surrogateescape").strip(_HEADER_BLANKS))
     raw_query = scope.get("query_string", b"")
     query = parse_qs(raw_query.decode("utf-8", "surrogateescape"), keep_blank_values=True,
                      errors="surrogateescape") if raw_query else {}

@@ -10,13 +10,15 @@ cuts the connection at once or, with `after_messages`, after that many messages.
 
 from __future__ import annotations
 
+import difflib
 import random
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mock_server.context import Caller
+from mock_server.models import User
 from mock_server.state.memory import MemoryFaults
 
 if TYPE_CHECKING:
@@ -72,10 +74,11 @@ class Fault:
         """Whether this fault targets a call of `operation_id` by `caller`."""
         if self.operation_id not in ("*", operation_id):
             return False
-        if self.user is None:
-            return True
-        return caller is not None and self.user.lower() in (caller.user.username.lower(),
-                                                            str(caller.user.id))
+        return self.user is None or (caller is not None and self.targets(caller.user))
+
+    def targets(self, user: User) -> bool:
+        """Whether this fault's user is `user` (its username in any letter case, or its id)."""
+        return self.user is None or self.user.lower() in (user.username.lower(), str(user.id))
 
     @property
     def decides(self) -> bool:
@@ -144,6 +147,34 @@ def parse_fault(spec: str) -> Fault:
                 raise
             raise FaultError(f"fault {spec!r}: {part!r} is not a number") from None
     return Fault(**values)
+
+
+def target_problem(fault: Fault, *, operation_ids: Collection[str],
+                   users: Sequence[User]) -> str | None:
+    """Why this fault could never fire (an operation or a user that does not exist), with
+    what would; None when it can."""
+    if fault.operation_id != "*" and fault.operation_id not in operation_ids:
+        near = difflib.get_close_matches(fault.operation_id, operation_ids, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        return (f"no operation {fault.operation_id!r}; {hint}use an operationId of "
+                f"openapi.yaml ({', '.join(sorted(operation_ids))}) or * for every one")
+    names = [user.username for user in users]
+    if fault.user is not None and not any(fault.targets(user) for user in users):
+        near = difflib.get_close_matches(fault.user.lower(), names, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        return (f"no user {fault.user!r} in the fixture set; {hint}use a username "
+                f"({', '.join(names)}) or a user id")
+    return None
+
+
+def check_targets(specs: Iterable[str], *, operation_ids: Collection[str],
+                  users: Iterable[User]) -> None:
+    """Refuse, at start-up, a `--fault` that could never fire (FaultError naming it)."""
+    for spec in specs:
+        problem = target_problem(parse_fault(spec), operation_ids=operation_ids,
+                                 users=list(users))
+        if problem is not None:
+            raise FaultError(f"--fault {spec!r}: {problem}")
 
 
 def parse_latency(text: str) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from mock_server.config import BASE_PATH
 from mock_server.delivery import NotificationDisabled
 from mock_server.deployment import Deployment
 from mock_server.dispatch import Call
-from mock_server.faults import Fault, FaultError
+from mock_server.faults import Fault, FaultError, target_problem
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.gotemplate import TemplateError
 from mock_server.models import Seed, User
@@ -133,7 +133,12 @@ class ControlHandlers:
                 f"{operation_id!r} is not an operationId of openapi.yaml; use one of "
                 f"{', '.join(sorted(self.operation_ids))}, or '*'"))
         try:
-            fault = self.book.add(Fault.from_json(body))
+            fault = Fault.from_json(body)
+            unknown = target_problem(fault, operation_ids=self.operation_ids,
+                                     users=self.store.seed.users)
+            if unknown is not None:
+                raise FaultError(unknown)
+            fault = self.book.add(fault)
         except FaultError as exc:
             raise errors.CoderError(400, "Invalid fault.", detail=str(exc)) from None
         return json_response(fault.to_json(), status=201)

@@ -9,6 +9,7 @@ from http import HTTPStatus
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import errors
+from mock_server.connection import DROP_EXTENSION
 from mock_server.context import RequestContext, context_of
 from mock_server.faults import Fault, FaultBook, FaultError, Outcome, Sleep, parse_prefer
 
@@ -41,7 +42,7 @@ class FaultMiddleware:
         if decider is None:
             await self.app(scope, receive, send)
         elif decider.drop:
-            await drop(context, decider, send)
+            await drop(context, decider, send, scope=scope)
         else:
             raise injected(decider)
 
@@ -62,17 +63,24 @@ def injected(fault: Fault) -> errors.CoderError:
     assert status is not None, "only a fault with a status has an answer"
     if fault.body is not None:
         return errors.CoderError(status, str(fault.body.get("message", "")),
-                                 detail=str(fault.body.get("detail", "")))
+                                 detail=str(fault.body.get("detail", "")),
+                                 validations=fault.body.get("validations") or ())
     reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     return errors.CoderError(status, f"{reason}.",
                              detail=f"Injected by the mock ({fault.describe()}).")
 
 
-async def drop(context: RequestContext, fault: Fault, send: Send) -> None:
-    """Start a response and never finish it: the server closes the connection mid-answer (a
-    WebSocket handshake's too, as its denial never completes)."""
+async def drop(context: RequestContext, fault: Fault, send: Send, *,
+               scope: Scope | None = None) -> None:
+    """Close the connection without any answer, where the server lets the app (the mock's own
+    HTTP protocol, mock_server/connection.py); elsewhere (in-process transports, a WebSocket
+    handshake) start a response and never finish it, so the server cuts it mid-answer."""
     context.dropped = True
     logger.info("dropping the connection: %s", fault.describe())
+    close = (scope or {}).get("extensions", {}).get(DROP_EXTENSION)
+    if close is not None:
+        close()
+        return
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-length", b"1")]})
 
