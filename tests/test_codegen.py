@@ -138,7 +138,7 @@ STEPS: list[Step] = [
     ("notifications.list_inbox_notifications", lambda c, k: {"read_status": "unread"}, 200,
      "CodersdkListInboxNotificationsResponse"),
     ("notifications.update_read_status_of_a_notification", lambda c, k: {
-        "id": k["notification"], "body": _model(
+        "id": k.get("notification", ""), "body": _model(
             c, "CodersdkUpdateInboxNotificationReadStatusRequest", is_read=True)}, 200,
      "CodersdkUpdateInboxNotificationReadStatusResponse"),
     ("notifications.mark_all_unread_notifications_as_read", lambda c, k: {}, 204, "NoneType"),
@@ -161,9 +161,9 @@ async def session_failures(client: ModuleType, mock: MockServer) -> list[str]:
     """Every step's problem: a status, a parsed type or a field the client does not expect."""
     transport = httpx.ASGITransport(app=mock.app)
     failures, known = [], {}
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver/api/v2",
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost/api/v2",
                                  headers={"Coder-Session-Token": OWNER}) as http:
-        api = client.Client(base_url="http://testserver/api/v2").set_async_httpx_client(http)
+        api = client.Client(base_url="http://localhost/api/v2").set_async_httpx_client(http)
         for name, arguments, status, parsed_type in STEPS:
             module = importlib.import_module(f"{client.__name__}.api.{name}")
             answer = await module.asyncio_detailed(client=api, **arguments(client, known))
