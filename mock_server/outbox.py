@@ -64,6 +64,10 @@ class Outbox:
         if self._open and self._writer is None:
             self._start_writer()
 
+    def fail(self, failure: Exception) -> None:
+        """The socket cannot go on (its event could not be made): the session closes it."""
+        self._finish(failure)
+
     async def stop(self) -> None:
         """The socket is over: its task stops and what it held is forgotten."""
         self._finish()

@@ -86,8 +86,13 @@ class WatchSession:
             raise outbox.failure
 
     async def receive(self, row: InboxRow, memo: Memo) -> None:
-        """One event for this socket: its frame, made once per format for all the sockets."""
-        unread = await memo.get_async("unread_count", self._unread_count)
+        """One event for this socket: its frame, made once per format for all the sockets; a
+        failed unread count ends the socket, as Coder's handler returns on that error."""
+        try:
+            unread = await memo.get_async("unread_count", self._unread_count)
+        except Exception as exc:
+            self.outbox.fail(exc)
+            return
         text = memo.get(("frame", self.query.plaintext), lambda: self.frame(row, unread))
         await self.outbox.put(text, row["id"])
 

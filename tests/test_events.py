@@ -126,6 +126,19 @@ async def test_memo_values_that_take_awaiting_are_made_once() -> None:
     assert calls == [1]
 
 
+async def test_a_memo_keeps_a_failure_so_it_is_tried_once_per_event() -> None:
+    memo, calls = Memo(), []
+
+    async def unreachable() -> int:
+        calls.append(1)
+        raise ConnectionError("state down")
+
+    for _ in range(3):
+        with pytest.raises(ConnectionError, match="state down"):
+            await memo.get_async("unread", unreachable)
+    assert calls == [1]
+
+
 async def test_nothing_published_before_the_subscription_arrives() -> None:
     events, inbox = MemoryEvents(), Inbox()
     await published(events, [row(id="before")])

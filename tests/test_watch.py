@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.client import ClientProtocol
+from websockets.exceptions import ConnectionClosedOK
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
@@ -147,6 +148,21 @@ async def test_a_client_close_is_clean_and_the_session_journaled_with_its_messag
                for e in await closes_journaled(live_mock) if "websocket" in e]
     assert session == [(101, "open", None, None, None, None),
                        (101, "close", 2, [m["id"] for m in sent], "client", 1000)]
+
+
+async def test_a_failed_unread_count_closes_the_socket_as_coder_does(
+        live_mock: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(_user_id: object) -> list[dict[str, Any]]:
+        raise ConnectionError("the state is unreachable")
+
+    socket = await open_watch(live_mock)
+    monkeypatch.setattr(live_mock.store, "inbox", unreachable)
+    await deliver(live_mock)
+    with pytest.raises(ConnectionClosedOK):
+        await asyncio.wait_for(socket.recv(), WAIT)
+    assert (socket.close_code, socket.close_reason) == (1000, "connection closed")
+    close = (await closes_journaled(live_mock))[-1]
+    assert (close["messages"], close["closed_by"]) == (0, "server")
 
 
 # Before the upgrade: the same answers as any Coder call, as plain HTTP ---------------------

@@ -31,10 +31,11 @@ T = TypeVar("T")
 class Memo:
     """What the receivers of one event share: each value made once, by the first that asks."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_failures", "_values")
 
     def __init__(self) -> None:
         self._values: dict[Hashable, Any] = {}
+        self._failures: dict[Hashable, Exception] = {}
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         """The value under `key`, made now if no receiver made it before."""
@@ -43,9 +44,17 @@ class Memo:
         return self._values[key]  # type: ignore[no-any-return]
 
     async def get_async(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
-        """The same, for a value that takes awaiting (the unread count is a state read)."""
+        """The same, for a value that takes awaiting (the unread count is a state read); a
+        failure is kept too, so an unreachable state costs one attempt per event, not per
+        socket."""
         if key not in self._values:
-            self._values[key] = await make()
+            try:
+                self._values[key] = await make()
+            except Exception as exc:
+                self._failures[key] = exc
+                self._values[key] = None
+        if key in self._failures:
+            raise self._failures[key]
         return self._values[key]  # type: ignore[no-any-return]
 
 
