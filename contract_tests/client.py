@@ -7,7 +7,7 @@ broken rule raises `Violation`, whose message names the operation, the request a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +16,18 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.case import Case
 from schemathesis.schemas import BaseSchema
 
+from contract_tests.operations import operation
+
 TOKEN_HEADER = "Coder-Session-Token"
 BYPASS_RATE_LIMIT = "X-Coder-Bypass-Ratelimit"
 
 
 class Violation(AssertionError):
     """The server broke a rule of the contract."""
+
+
+class NotAllowed(RuntimeError):
+    """The suite itself tried to send a call with a side effect its options do not allow."""
 
 
 @dataclass(frozen=True)
@@ -91,33 +97,46 @@ class Exchange:
         return self
 
 
+# Why a call is sent: for its effect (allowed only when operations.py's option for it is set),
+# to see it refused or change nothing (any call may), or to put back what the run changed.
+EFFECT, NO_EFFECT, RESTORE = "effect", "no effect", "restore"
+
+
 class Api:
-    """The operations of the spec, called as one user (or anonymously)."""
+    """The operations of the spec, called as one user (or anonymously), as far as `allows`
+    (an operation id -> whether its effect is allowed) lets them."""
 
     def __init__(self, schema: BaseSchema, token: str | None, *,
-                 bypass_rate_limit: bool = False) -> None:
+                 allows: Callable[[str], bool], bypass_rate_limit: bool = False) -> None:
         self.schema = schema
         self.token = token
+        self.allows = allows
         self.bypass_rate_limit = bypass_rate_limit
 
     def call(self, operation_id: str, *, user: str | None = None, body: Any = NOT_SET,
              headers: Mapping[str, str] | None = None, validate: bool = True,
              path: Mapping[str, str] | None = None,
-             query: Mapping[str, str | list[str]] | None = None) -> Exchange:
+             query: Mapping[str, str | list[str]] | None = None,
+             cookies: Mapping[str, str] | None = None, purpose: str = EFFECT) -> Exchange:
         """Send one request; with `validate`, Schemathesis' response checks run on it too.
 
         `path` fills path parameters other than `{user}`; `query` is sent as given (a list value
-        repeats the parameter), also parameters the spec does not name.
+        repeats the parameter), also parameters the spec does not name. A call sent for its
+        `purpose` EFFECT must be allowed by the table in operations.py (NotAllowed otherwise).
         """
-        operation = self.schema.find_operation_by_id(operation_id)
+        if purpose == EFFECT and not self.allows(operation_id):
+            raise NotAllowed(f"the suite sent {operation_id} for its effect without "
+                             f"{operation(operation_id).enabled_by}: a bug of the suite")
+        operation_ = self.schema.find_operation_by_id(operation_id)
         sent = dict(headers or {})
         if self.token is not None:
             sent.setdefault(TOKEN_HEADER, self.token)
         if self.bypass_rate_limit:
             sent.setdefault(BYPASS_RATE_LIMIT, "true")
         parameters = {**({"user": user} if user is not None else {}), **(path or {})}
-        case = operation.Case(path_parameters=parameters or None, headers=sent, body=body,
-                              query=dict(query) if query is not None else None)
+        case = operation_.Case(path_parameters=parameters or None, headers=sent, body=body,
+                               query=dict(query) if query is not None else None,
+                               cookies=dict(cookies) if cookies is not None else None)
         exchange = Exchange(case, case.call())
         return exchange.validate() if validate else exchange
 
@@ -143,9 +162,9 @@ class Api:
         """GET /notifications/templates/system."""
         return self.call("get-system-notification-templates")
 
-    def send_test(self) -> Exchange:
+    def send_test(self, *, purpose: str = EFFECT) -> Exchange:
         """POST /notifications/test."""
-        return self.call("send-a-test-notification")
+        return self.call("send-a-test-notification", purpose=purpose)
 
     def preferences(self, user: str = "me") -> Exchange:
         """GET /users/{user}/notifications/preferences."""
@@ -189,20 +208,22 @@ class Api:
         """PUT /notifications/inbox/mark-all-as-read."""
         return self.call("mark-all-unread-notifications-as-read")
 
-    def send_custom(self, body: Any, *, validate: bool = True) -> Exchange:
+    def send_custom(self, body: Any, *, validate: bool = True,
+                    purpose: str = EFFECT) -> Exchange:
         """POST /notifications/custom with this body (any JSON, to check refusals too)."""
-        return self.call("send-a-custom-notification", body=body, validate=validate)
+        return self.call("send-a-custom-notification", body=body, validate=validate,
+                         purpose=purpose)
 
     def custom_templates(self, *, validate: bool = True) -> Exchange:
         """GET /notifications/templates/custom."""
         return self.call("get-custom-notification-templates", validate=validate)
 
-    def put_template_method(self, template_id: str, method: Any, *,
-                            validate: bool = True) -> Exchange:
+    def put_template_method(self, template_id: str, method: Any, *, validate: bool = True,
+                            purpose: str = EFFECT) -> Exchange:
         """PUT /notifications/templates/{notification_template}/method."""
         return self.call("update-notification-template-dispatch-method",
                          path={"notification_template": template_id}, body={"method": method},
-                         validate=validate)
+                         validate=validate, purpose=purpose)
 
 
 PAGE_SIZE = 25  # Coder's inbox page: GetFilteredInboxNotificationsByUserID's fixed limit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,32 +19,28 @@ from schemathesis.schemas import BaseSchema
 from contract_tests.client import BYPASS_RATE_LIMIT, TOKEN_HEADER, Api
 from contract_tests.facts import Facts
 from contract_tests.guard import StateGuard
+from contract_tests.operations import SENDS, not_generated, operation
 from contract_tests.plugin import (
     RUN,
     USAGE,
     ContractPlugin,
     ContractRun,
-    References,
     add_options,
     run_from_options,
 )
-from contract_tests.suite import DEFAULT_MAX_EXAMPLES
+from contract_tests.preflight import NotTestable, preflight
+from contract_tests.references import References
+from contract_tests.skips import skip_without
 from contract_tests.target import Target
+from contract_tests.wire import count_sends
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
-TEST_NOTIFICATION = "send-a-test-notification"
-SENDS = (TEST_NOTIFICATION, "send-a-custom-notification")  # counted when accepted
-# Never generated: each changes what the guard cannot put back exactly (a notification sent, every
-# read state, a template's method), or answers 500 on a real Coder for a random id (read-status).
-# The inbox properties call them deliberately instead.
-NOT_GENERATED = ("send-a-custom-notification", "mark-all-unread-notifications-as-read",
-                 "update-read-status-of-a-notification",
-                 "update-notification-template-dispatch-method")
+IN_PROCESS_URL = "http://localhost/api/v2"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`pytest contract_tests --coder-url URL --coder-token T` (or `--coder-mock`)."""
-    add_options(parser, default_max_examples=DEFAULT_MAX_EXAMPLES)
+    add_options(parser)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -57,8 +53,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """
     config = session.config
     if not any(isinstance(p, ContractPlugin) for p in config.pluginmanager.get_plugins()):
-        run = run_from_options(config, os.environ, default_max_examples=DEFAULT_MAX_EXAMPLES)
-        config.pluginmanager.register(ContractPlugin(run), "coder-contract")
+        run = run_from_options(config, os.environ)
+        plugin = ContractPlugin(run)
+        config.pluginmanager.register(plugin, "coder-contract")  # pytest_configure: historic
+        try:
+            preflight(run.target, run.wire)
+        except NotTestable as exc:
+            pytest.exit(str(exc), returncode=2)
 
 
 @pytest.fixture(scope="session")
@@ -92,49 +93,62 @@ def _schema(contract_run: ContractRun, *, disabled: Sequence[str]) -> BaseSchema
                        "database": "none"},
         "checks": {"enabled": True},
         "headers": {TOKEN_HEADER: target.owner_token, BYPASS_RATE_LIMIT: "true"},
-        **({"base-url": target.api_url} if target.api_url else {}),
+        # An in-process app is reached as localhost: a server that checks Host (the mock
+        # refuses names that could be DNS rebinding) accepts a loopback name.
+        "base-url": target.api_url or IN_PROCESS_URL,
         "operations": [{"include-operation-id": operation_id, "enabled": False}
                        for operation_id in disabled],
     })
     schema = schemathesis.openapi.from_path(SPEC_PATH, config=config)
-    if target.app is not None:
-        schema.app = target.app
+    if contract_run.app is not None:
+        schema.app = contract_run.app
+    else:
+        count_sends(schema, contract_run.wire)
 
     def after_call(_context: HookContext, case: Case, response: Response) -> None:
-        contract_run.requests += 1
-        if case.operation.definition.raw.get("operationId") in SENDS and \
-                200 <= response.status_code < 300:
-            contract_run.sent += 1
+        contract_run.wire.answered(case, response.status_code)
 
     schema.hook(after_call)
     return schema
 
 
 @pytest.fixture(scope="session")
-def owner(base_schema: BaseSchema, target: Target) -> Api:
-    """Calls as the owner (who may skip Coder's rate limiter)."""
-    return Api(base_schema, target.owner_token, bypass_rate_limit=True)
+def api(base_schema: BaseSchema, target: Target) -> Callable[[str | None], Api]:
+    """Calls as the holder of a token (None: anonymously), allowed what operations.py allows."""
+    def allows(operation_id: str) -> bool:
+        return operation(operation_id).allowed(target)
+
+    def make(token: str | None, bypass_rate_limit: bool = False) -> Api:
+        return Api(base_schema, token, allows=allows, bypass_rate_limit=bypass_rate_limit)
+
+    return make
 
 
 @pytest.fixture(scope="session")
-def member(base_schema: BaseSchema, target: Target) -> Api:
+def owner(api: Callable[..., Api], target: Target) -> Api:
+    """Calls as the owner (who may skip Coder's rate limiter)."""
+    return api(target.owner_token, bypass_rate_limit=True)
+
+
+@pytest.fixture(scope="session")
+def member(api: Callable[..., Api], target: Target) -> Api:
     """Calls as the member; tests that need one are skipped (never passed) without it."""
     if target.member_token is None:
-        pytest.skip("role checks need a member's token (--member-token or "
-                    "CODER_MEMBER_SESSION_TOKEN)")
-    return Api(base_schema, target.member_token)
+        skip_without("member_token", reason="role and scoping checks need a plain member's "
+                     "token (or CODER_MEMBER_SESSION_TOKEN)")
+    return api(target.member_token)
 
 
 @pytest.fixture(scope="session")
-def anonymous(base_schema: BaseSchema) -> Api:
+def anonymous(api: Callable[..., Api]) -> Api:
     """Calls without any credentials."""
-    return Api(base_schema, None)
+    return api(None)
 
 
 @pytest.fixture(scope="session")
-def facts(base_schema: BaseSchema, owner: Api, target: Target) -> Facts:
+def facts(api: Callable[..., Api], owner: Api, target: Target) -> Facts:
     """Who the tokens are and which templates exist, learned from the server."""
-    member = Api(base_schema, target.member_token) if target.member_token else None
+    member = api(target.member_token) if target.member_token else None
     try:
         return Facts.learn(owner, member)
     except (RuntimeError, OSError, requests.RequestException) as exc:
@@ -152,7 +166,8 @@ def guard(owner: Api, facts: Facts, target: Target,
         yield guard
     finally:
         signal.signal(signal.SIGTERM, previous)
-        contract_run.restore_notes = guard.restore() + guard.final_notes(contract_run.sent)
+        sent = sum(contract_run.wire.accepted[operation_id] for operation_id in SENDS)
+        contract_run.restore_notes = guard.restore() + guard.final_notes(sent)
 
 
 @pytest.fixture
@@ -164,10 +179,9 @@ def known_state(guard: StateGuard) -> StateGuard:
 
 @pytest.fixture(scope="session")
 def coder_schema(contract_run: ContractRun) -> BaseSchema:
-    """The schema for generated tests; the test notification only when sending is allowed."""
-    target = contract_run.target
-    return _schema(contract_run, disabled=[
-        *NOT_GENERATED, *(() if target.sends_test_notification else (TEST_NOTIFICATION,))])
+    """The schema for generated tests: only the operations operations.py lets it generate for
+    this target."""
+    return _schema(contract_run, disabled=not_generated(contract_run.target))
 
 
 @pytest.fixture(scope="session")

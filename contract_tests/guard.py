@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract_tests.client import PAGE_SIZE, Api, InboxPage
+from contract_tests.client import PAGE_SIZE, RESTORE, Api, InboxPage
 from contract_tests.facts import Facts, Identity
 
 NEW_PREFERENCES = 3  # a real server keeps every preference the suite stores, so store few
@@ -172,7 +172,8 @@ class StateGuard:
                              "and CANNOT be put back to \"\" (the API refuses it); reset it "
                              "in the database or with the deployment's default")
                 continue
-            self.owner.put_template_method(template["id"], before).expect_status(200)
+            self.owner.put_template_method(template["id"], before,
+                                           purpose=RESTORE).expect_status(200)
             notes.append(f"template {template['name']}: method back to {before!r}")
         return notes
 

@@ -24,6 +24,7 @@ class Target:
     allow_read_state_changes: bool = False  # mark all read; re-mark read notifications
     allow_method_changes: bool = False  # change a template's method (one it can put back)
     delivery_timeout: float = 10.0  # seconds a sent notification may take to reach the inbox
+    ping_timeout: float = 20.0  # seconds to wait for the watch socket's first ping
 
     def __post_init__(self) -> None:
         if (self.base_url is None) == (self.app is None):
@@ -32,9 +33,10 @@ class Target:
         if self.base_url is not None and not re.match(r"^https?://[^/]+", self.base_url):
             raise ValueError(f"base_url {self.base_url!r} is not an http(s) URL; give the "
                              "deployment URL, e.g. https://coder.example.com")
-        if not 0 < self.delivery_timeout <= 600:
-            raise ValueError(f"delivery_timeout {self.delivery_timeout!r} must be between 0 and "
-                             "600 seconds")
+        for name in ("delivery_timeout", "ping_timeout"):
+            if not 0 < getattr(self, name) <= 600:
+                raise ValueError(f"{name} {getattr(self, name)!r} must be between 0 and 600 "
+                                 "seconds")
         for name in ("owner_token", "member_token"):
             token = getattr(self, name)
             if token is not None and not _TOKEN.match(token):
@@ -68,7 +70,8 @@ def bundled_mock() -> Target:
     return Target(app=server.app, owner_token=server.token(owner=True),
                   member_token=server.token(owner=False), send_test_notification=True,
                   allow_new_preferences=True, send_notifications=True,
-                  allow_read_state_changes=True, allow_method_changes=True)
+                  allow_read_state_changes=True, allow_method_changes=True,
+                  delivery_timeout=2.0, ping_timeout=5.0)
 
 
 def _redact(token: str) -> str:

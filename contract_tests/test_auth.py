@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests.client import TOKEN_HEADER, Api
+from contract_tests.client import NO_EFFECT, TOKEN_HEADER, Api
+from contract_tests.skips import skip_without
 
 OPERATIONS: dict[str, dict[str, Any]] = {
     "get-notification-dispatch-methods": {},
@@ -42,7 +43,8 @@ CREDENTIALS = {
 def test_bad_credentials_are_refused_with_401(anonymous: Api, operation: str,
                                               credential: str | None) -> None:
     headers = {TOKEN_HEADER: credential} if credential else None
-    exchange = anonymous.call(operation, headers=headers, validate=False, **OPERATIONS[operation])
+    exchange = anonymous.call(operation, headers=headers, validate=False, purpose=NO_EFFECT,
+                              **OPERATIONS[operation])
     if exchange.status == 404 and exchange.json().get("message") == "Route not found.":
         pytest.skip(f"the server has no {operation} (an older or non-enterprise Coder)")
     exchange.validate().expect_error(401)
@@ -51,7 +53,7 @@ def test_bad_credentials_are_refused_with_401(anonymous: Api, operation: str,
 
 def test_the_test_notification_is_sent_only_when_allowed(owner: Api, target: Any) -> None:
     if not target.sends_test_notification:
-        pytest.skip("sending a real test notification needs --send-test-notification (or "
-                    "--send-notifications)")
+        skip_without("send_test_notification", "send_notifications",
+                     reason="sending a real test notification needs an option")
     exchange = owner.send_test().expect_status(204)
     exchange.expect(exchange.response.content == b"", "204 carries no body")

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from schemathesis.schemas import BaseSchema
 
-from contract_tests.client import Api
+from contract_tests.client import NO_EFFECT, Api
 from contract_tests.facts import Facts, Identity
 from contract_tests.guard import StateGuard
 from contract_tests.inbox import (
@@ -26,6 +25,7 @@ from contract_tests.inbox import (
     check_notification,
     wait_for,
 )
+from contract_tests.skips import skip_without
 from contract_tests.target import Target
 
 CUSTOM_INVALID = "Invalid request body"
@@ -58,7 +58,8 @@ def test_a_broken_custom_notification_is_refused_and_sends_nothing(owner: Api,
                                                                    custom_era: None) -> None:
     before = owner.inbox_page()
     for case, body in REFUSED.items():
-        exchange = owner.send_custom(body).expect_error(400, message=CUSTOM_INVALID)
+        exchange = owner.send_custom(body, purpose=NO_EFFECT).expect_error(
+            400, message=CUSTOM_INVALID)
         exchange.expect(bool(exchange.json().get("detail")), f"{case}: `detail` names the rule")
     after = owner.inbox_page()
     after.exchange.expect(after.ids == before.ids and after.unread_count == before.unread_count,
@@ -106,7 +107,7 @@ def enable(owner: Api, user: Identity, template_id: str) -> None:
 def delivering(guard: StateGuard, target: Target, owner: Api, custom_era: None) -> Iterator[None]:
     """A deployment that delivers custom notifications to both users, the state put back after."""
     if not target.send_notifications:
-        pytest.skip("sending notifications needs --send-notifications")
+        skip_without("send_notifications", reason="sending custom notifications needs an option")
     listed = {t["id"] for t in owner.custom_templates().expect_status(200).json()}
     if CUSTOM_TEMPLATE_ID not in listed:
         pytest.skip(f"the deployment lists no Custom Notification ({CUSTOM_TEMPLATE_ID})")
@@ -147,7 +148,7 @@ def absent(api: Api, *titles_or_ids: str) -> None:
 
 
 def test_a_custom_notification_reaches_the_callers_inbox_only(
-        owner: Api, facts: Facts, guard: StateGuard, base_schema: BaseSchema, target: Target,
+        owner: Api, facts: Facts, guard: StateGuard, api: Callable[..., Api], target: Target,
         delivering: None) -> None:
     title, message = unique_title("custom delivery"), "Sent by `python -m contract_tests`."
     send(owner, title, message)
@@ -162,7 +163,7 @@ def test_a_custom_notification_reaches_the_callers_inbox_only(
     page.exchange.expect(item["icon"] in (FALLBACK_OTHER, ""),
                          f"no icon is stored: the fallback {FALLBACK_OTHER} (early inboxes: \"\")")
     if target.member_token:
-        absent(Api(base_schema, target.member_token), item["id"], title)
+        absent(api(target.member_token), item["id"], title)
 
 
 def test_a_members_custom_notification_is_theirs_alone(owner: Api, member: Api, facts: Facts,
@@ -181,8 +182,8 @@ def test_a_disabled_preference_stops_a_custom_notification(owner: Api, facts: Fa
     assert guard.before is not None
     if (CUSTOM_TEMPLATE_ID not in guard.before.preferences.get(facts.owner.id, {})
             and not target.allow_new_preferences):
-        pytest.skip("the owner has no preference for the Custom Notification to rewrite (see "
-                    "--allow-new-preferences)")
+        skip_without("allow_new_preferences", reason="the owner has no preference for the "
+                     "Custom Notification to rewrite")
     blocked, control = unique_title("blocked by a preference"), unique_title("after it")
     owner.put_preferences("me", {CUSTOM_TEMPLATE_ID: True}).expect_status(200)
     exchange = owner.send_custom({"content": {"title": blocked, "message": "Must not arrive."}},
@@ -197,10 +198,11 @@ def test_a_disabled_preference_stops_a_custom_notification(owner: Api, facts: Fa
 
 
 def test_the_test_notification_reaches_the_owners_inbox_only(
-        owner: Api, facts: Facts, guard: StateGuard, target: Target, base_schema: BaseSchema,
+        owner: Api, facts: Facts, guard: StateGuard, target: Target, api: Callable[..., Api],
         known_state: StateGuard) -> None:
     if not target.sends_test_notification:
-        pytest.skip("sending a real test notification needs --send-test-notification")
+        skip_without("send_test_notification", "send_notifications",
+                     reason="sending a real test notification needs an option")
     if guard.inbox is None:
         pytest.skip("the server has no inbox")
     assert guard.before is not None
@@ -218,5 +220,5 @@ def test_the_test_notification_reaches_the_owners_inbox_only(
     check_notification(page.exchange, item, user_id=facts.owner.id)
     guard.inbox.remember([item])
     if target.member_token:
-        absent(Api(base_schema, target.member_token), item["id"])
+        absent(api(target.member_token), item["id"])
     guard.restore()

@@ -20,6 +20,7 @@ from contract_tests.facts import Facts
 from contract_tests.guard import InboxRecord, StateGuard
 from contract_tests.inbox import check_notification, instant
 from contract_tests.plugin import ContractRun
+from contract_tests.skips import skip_without
 from contract_tests.target import Target
 
 MAX_PAGES = 4  # pages walked along the cursor: enough to cross a page boundary, cheap
@@ -311,8 +312,8 @@ def test_marking_one_notification_moves_the_count_by_exactly_one(
         item, steps = read[0], (False, True)
         record.moved.add(item["id"])
     else:
-        pytest.skip("no unread notification on the owner's first page (re-marking a read one "
-                    "moves its read_at: --allow-read-state-changes)")
+        skip_without("allow_read_state_changes", reason="no unread notification on the owner's "
+                     "first page (re-marking a read one moves its read_at)")
     count = first_page.unread_count
     try:
         for is_read in steps:
@@ -331,7 +332,8 @@ def test_marking_one_notification_moves_the_count_by_exactly_one(
 def test_mark_all_read_leaves_none_unread(owner: Api, guard: StateGuard, record: InboxRecord,
                                           target: Target) -> None:
     if not target.allow_read_state_changes:
-        pytest.skip("marking every notification read needs --allow-read-state-changes")
+        skip_without("allow_read_state_changes", reason="marking every notification read "
+                     "needs an option")
     unread_pages = owner.inbox_walk(MAX_RESTORE // PAGE_SIZE + 1, read_status="unread")
     unread = [item for page in unread_pages for item in page.items]
     if not record.complete or len(unread) > MAX_RESTORE:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.client import Api, preference_map
+from contract_tests.client import NO_EFFECT, Api, preference_map
 from contract_tests.facts import Facts, Identity
 from contract_tests.guard import StateGuard
+from contract_tests.skips import skip_without
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,8 @@ def member_writable(guard: StateGuard, member_identity: Identity) -> tuple[str, 
     """Templates the suite may write for the member and still put back."""
     writable = guard.writable(member_identity)
     if not writable:
-        pytest.skip("the member has no stored preference to rewrite (see "
-                    "--allow-new-preferences)")
+        skip_without("allow_new_preferences", reason="the member has no stored preference to "
+                     "rewrite")
     return writable
 
 
@@ -50,7 +51,7 @@ def test_a_member_sending_the_stored_settings_gets_304(owner: Api, member: Api,
 
 
 def test_a_member_cannot_send_a_test_notification(member: Api) -> None:
-    member.send_test().expect_error(403)
+    member.send_test(purpose=NO_EFFECT).expect_error(403)
 
 
 @pytest.mark.parametrize("reference", ["username", "id"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import schemathesis
 from schemathesis.generation.case import Case
 
-from contract_tests.plugin import References
+from contract_tests.references import References
 
 schema = schemathesis.pytest.from_fixture("coder_schema")
 

@@ -12,7 +12,8 @@ from schemathesis.schemas import BaseSchema
 
 from contract_tests.client import Exchange, Violation
 from contract_tests.guard import StateGuard
-from contract_tests.plugin import ContractRun, References
+from contract_tests.plugin import ContractRun
+from contract_tests.references import References
 
 WRITES = {"update-notifications-settings": "settings",
           "update-user-notification-preferences": "preferences"}

@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from contract_tests.client import Api
+from contract_tests.client import NO_EFFECT, Api
 from contract_tests.guard import StateGuard
 from contract_tests.plugin import ContractRun
+from contract_tests.skips import skip_without
 from contract_tests.target import Target
 
 NOT_FOUND = "Resource not found or you do not have access to this resource"
@@ -34,7 +35,8 @@ METHODS = ("smtp", "webhook", "inbox")  # the database's enum, inbox included on
 def enterprise(owner: Api) -> None:
     """An unknown template is 404 with Coder's message; a build without the enterprise route
     (404 `Route not found.`) skips the module."""
-    exchange = owner.put_template_method(str(uuid.uuid4()), "smtp", validate=False)
+    exchange = owner.put_template_method(str(uuid.uuid4()), "smtp", validate=False,
+                                         purpose=NO_EFFECT)
     if exchange.status == 404 and exchange.json().get("message") == "Route not found.":
         pytest.skip("the server has no template-method route (not an enterprise build)")
     exchange.expect_error(404, message=NOT_FOUND)
@@ -65,7 +67,8 @@ def test_a_member_cannot_change_a_template_method(owner: Api, member: Api, enter
     templates = system_templates(owner)
     template = next((t for t in templates if t["method"]), templates[0])
     try:  # its own method: a server that let the member through could answer 304 or 400 only
-        member.put_template_method(template["id"], template["method"]).expect_error(
+        member.put_template_method(template["id"], template["method"],
+                                   purpose=NO_EFFECT).expect_error(
             404, message=NOT_FOUND)
         assert method_of(owner, template["id"]) == template["method"], \
             "a refused call changed the template's method"
@@ -77,7 +80,7 @@ def test_an_empty_method_is_refused(owner: Api, enterprise: None, guard: StateGu
     templates = system_templates(owner)
     template = next((t for t in templates if not t["method"]), templates[0])
     try:
-        exchange = owner.put_template_method(template["id"], "")
+        exchange = owner.put_template_method(template["id"], "", purpose=NO_EFFECT)
         exchange.expect_error(400, message=BAD_METHOD)
         exchange.expect(method_of(owner, template["id"]) == template["method"],
                         "a refused call changes nothing")
@@ -94,7 +97,7 @@ def test_a_bad_method_is_refused_with_a_validation(owner: Api, forced: dict[str,
     @given(method=st.text(alphabet=string.ascii_letters + "-_", min_size=1, max_size=14).filter(
         lambda method: method not in METHODS))
     def check(method: str) -> None:
-        exchange = owner.put_template_method(forced["id"], method)
+        exchange = owner.put_template_method(forced["id"], method, purpose=NO_EFFECT)
         exchange.expect_error(400, message=BAD_METHOD)
         validations = exchange.json().get("validations") or []
         exchange.expect(any(v.get("field") == "method" and str(v.get("detail", "")).startswith(
@@ -106,14 +109,16 @@ def test_a_bad_method_is_refused_with_a_validation(owner: Api, forced: dict[str,
 
 
 def test_the_stored_method_again_is_304(owner: Api, forced: dict[str, Any]) -> None:
-    exchange = owner.put_template_method(forced["id"], forced["method"]).expect_status(304)
+    exchange = owner.put_template_method(forced["id"], forced["method"],
+                                         purpose=NO_EFFECT).expect_status(304)
     exchange.expect(exchange.response.content == b"", "a 304 carries no body")
 
 
 def test_a_method_change_is_stored_and_put_back(owner: Api, forced: dict[str, Any],
                                                 target: Target) -> None:
     if not target.allow_method_changes:
-        pytest.skip("changing a template's method needs --allow-method-changes")
+        skip_without("allow_method_changes", reason="changing a template's method needs an "
+                     "option")
     available = owner.dispatch_methods().expect_status(200).json()["available"]
     other = next((m for m in available if m != forced["method"]), None)
     if other is None:

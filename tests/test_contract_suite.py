@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,9 +12,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from contract_tests import Target, run
+from contract_tests.inbox import CUSTOM_TEMPLATE_ID, TEST_TEMPLATE_ID
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
 from mock_server.state import Store
@@ -63,6 +67,40 @@ def read_states(store: Store) -> dict[str, dict[str, str | None]]:
 def methods(store: Store) -> dict[str, str]:
     """Every system template's method."""
     return {str(t.id): t.method for t in store.system_templates()}
+
+
+def side_effects(control: httpx.Client | TestClient) -> dict[str, Any]:
+    """What a run must not change unasked, read through the mock's control API: the outbox,
+    the messages held back, and every user's inbox (read states included)."""
+    state = control.get("/__mock/state").raise_for_status().json()
+    return {name: state[name] for name in ("outbox", "pending", "inbox")}
+
+
+def test_a_default_run_sends_nothing_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with MockServer() as mock, httpx.Client(base_url=mock.url) as control:
+        busy_inbox(mock)  # unread and read notifications of the owner, some with targets
+        before = side_effects(control)
+        assert run(over_http(mock, allow_new_preferences=False), max_examples=20) == 0
+        assert side_effects(control) == before
+    output = capsys.readouterr().out
+    for operation in ("POST /notifications/test", "POST /notifications/custom"):
+        assert f"may send or change: {operation}: " in output
+    assert "NO, refusals only (allow with --send-notifications)" in output
+    assert "delivered: 0 × POST /notifications/test, 0 × POST /notifications/custom" in output
+
+
+def test_a_run_allowed_to_send_says_what_it_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    mock = MockServer()
+    control = TestClient(mock.app, base_url="http://localhost")
+    before = {row["id"] for row in side_effects(control)["inbox"]}
+    assert run(in_process(mock), max_examples=3, quiet=True,
+               select="test_custom or test_auth") == 0
+    new = [row for row in side_effects(control)["inbox"] if row["id"] not in before]
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("delivered: "))
+    tests, customs = (int(n) for n in re.findall(r"(\d+) ×", line))
+    assert tests == sum(row["template_id"] == TEST_TEMPLATE_ID for row in new) > 0
+    assert customs == sum(row["template_id"] == CUSTOM_TEMPLATE_ID for row in new) > 0
 
 
 def test_the_intact_mock_passes_in_process() -> None:
