@@ -65,15 +65,17 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
         self.limits = limits
         self._in_head = True
         self._head_bytes = 0
-        self._head_fields = 0
+        self._too_many_fields = False
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_started: float | None = None  # loop time of the head's first byte
         self._refused = False
         self._drain_left = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the head deadline: a connection must begin and finish a request in time."""
         super().connection_made(transport)
-        self._arm_head_timer()
+        self._head_started = self.loop.time()
+        self._arm_head_timer(self.limits.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Stop the head deadline with the connection."""
@@ -88,8 +90,8 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
         if not self._in_head:
             super().data_received(data)
             return
-        if self._head_timer is None:
-            self._arm_head_timer()
+        if self._head_started is None:
+            self._head_started = self.loop.time()
         allowance = self.limits.max_header_bytes - self._head_bytes
         head = data if len(data) <= allowance else data[:allowance]
         self._head_bytes += len(head)
@@ -105,25 +107,22 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
         else:  # the head ended within the allowance: the rest is body, or another protocol's
             self.transport.get_protocol().data_received(data[allowance:])
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        """Count the fields; past the limit, stop the parser (answered in send_400_response)."""
-        self._head_fields += 1
-        if self._head_fields > self.limits.max_headers:
-            raise _TooManyHeaders
-        super().on_header(name, value)
-
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a parser error, unless the error was too many header fields."""
-        if self._head_fields > self.limits.max_headers:
+        if self._too_many_fields:
             self._refuse(errors.header_fields_too_large(
                 f"The request has more than {self.limits.max_headers} header fields."))
         else:
             super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
-        """The head is in: stop its deadline, apply an absolute-form target's host, go on."""
+        """The head is in: count its fields (counted here, not per field: on_header is the
+        parser's hottest callback), stop its deadline, apply an absolute-form target's host."""
+        if len(self.headers) > self.limits.max_headers:
+            self._too_many_fields = True
+            raise _TooManyHeaders  # httptools stops; uvicorn then calls send_400_response
         self._in_head = False
-        self._cancel_head_timer()
+        self._head_started = None
         self._use_target_authority()
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.scope is self.scope:
@@ -135,7 +134,6 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
         super().on_message_complete()
         self._in_head = True
         self._head_bytes = 0
-        self._head_fields = 0
 
     def _use_target_authority(self) -> None:
         if self.url[:1] == b"/":
@@ -152,8 +150,10 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
         self.headers[:] = [(name, value) for name, value in self.headers if name != b"host"]
         self.headers.append((b"host", authority))
 
-    def _arm_head_timer(self) -> None:
-        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_overdue)
+    def _arm_head_timer(self, delay: float) -> None:
+        """One timer per connection, not per request: when it fires, it judges the head then
+        in progress, or waits again (a request costs a clock reading, not a timer)."""
+        self._head_timer = self.loop.call_later(delay, self._head_overdue)
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -162,10 +162,15 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
 
     def _head_overdue(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing() or not self._in_head or self._refused:
+        upgraded = self.transport.get_protocol() is not self
+        if self.transport.is_closing() or self._refused or upgraded:
             return
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._arm_head_timer()  # an answer is still being written; judge the head after it
+        started = self._head_started
+        left = self.limits.header_timeout - (self.loop.time() - started) if started else 0.0
+        if started is None or left > 0:
+            self._arm_head_timer(left if left > 0 else self.limits.header_timeout)
+        elif self.cycle is not None and not self.cycle.response_complete:
+            self._arm_head_timer(self.limits.header_timeout)  # judge the head after the answer
         elif self._head_bytes == 0:
             self.transport.close()  # nothing of a request came: nobody to answer
         else:
