@@ -20,6 +20,7 @@ from contract_tests.operations import operation
 
 TOKEN_HEADER = "Coder-Session-Token"
 BYPASS_RATE_LIMIT = "X-Coder-Bypass-Ratelimit"
+ERROR_TYPE = "application/json; charset=utf-8"
 
 
 class Violation(AssertionError):
@@ -88,6 +89,9 @@ class Exchange:
     def expect_error(self, *statuses: int, message: str | None = None) -> Exchange:
         """Require a Coder error: one of `statuses` and a codersdk.Response body."""
         self.expect_status(*statuses)
+        self.expect(self.header("Content-Type") == ERROR_TYPE,
+                    f"an error is sent as {ERROR_TYPE} (httpapi.Write), not "
+                    f"{self.header('Content-Type')!r}")
         body = self.json()
         self.expect(isinstance(body, dict) and isinstance(body.get("message"), str),
                     "an error body must be a codersdk.Response with a string `message`")

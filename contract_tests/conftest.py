@@ -19,6 +19,7 @@ from schemathesis.schemas import BaseSchema
 from contract_tests.client import BYPASS_RATE_LIMIT, TOKEN_HEADER, Api
 from contract_tests.facts import Facts
 from contract_tests.guard import StateGuard
+from contract_tests.local import LocalServer
 from contract_tests.operations import SENDS, not_generated, operation
 from contract_tests.plugin import (
     RUN,
@@ -31,7 +32,7 @@ from contract_tests.plugin import (
 from contract_tests.preflight import NotTestable, preflight
 from contract_tests.references import References
 from contract_tests.skips import skip_without
-from contract_tests.target import Target
+from contract_tests.target import API_PREFIX, Target
 from contract_tests.wire import count_sends
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
@@ -182,6 +183,21 @@ def coder_schema(contract_run: ContractRun) -> BaseSchema:
     """The schema for generated tests: only the operations operations.py lets it generate for
     this target."""
     return _schema(contract_run, disabled=not_generated(contract_run.target))
+
+
+@pytest.fixture(scope="session")
+def socket_url(contract_run: ContractRun) -> Iterator[str]:
+    """The deployment's root URL for raw sockets: the target's, or, in-process, the run's app
+    served on a loopback port for the session (local.py)."""
+    api_url = contract_run.target.api_url
+    if api_url is not None:
+        yield api_url.removesuffix(API_PREFIX)
+        return
+    server = LocalServer(contract_run.app).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from mock_server.models import Preference
 from mock_server.server import MockServer
 from mock_server.state import Store
 from mock_server.state.model import created_at
+from tests.mutants_wire import WIRE_MUTANTS
 from tests.rewrites import (
     Change,
     Headers,
@@ -468,4 +469,5 @@ MUTANTS = [
     Mutant("existence leak: an unknown user is taken to be the caller",
            resolve_unknown_users_to_the_caller),
     *INBOX_MUTANTS,
+    *(Mutant(name, build) for name, build in WIRE_MUTANTS),
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mock_server.config import MockConfig
 from mock_server.server import MockServer
 
 SUITE = Path(__file__).resolve().parent.parent / "contract_tests"
@@ -82,7 +83,7 @@ def test_a_server_that_does_not_answer_stops_the_run_with_its_address(tmp_path: 
 
 
 def test_it_checks_a_server_named_by_url_and_tokens(tmp_path: Path) -> None:
-    with MockServer() as mock:
+    with MockServer(MockConfig(ws_ping_interval=0.5)) as mock:  # Coder pings every 15 s
         result = pytest_run(str(SUITE), "--coder-url", mock.url,
                             "--coder-token", mock.token(owner=True),
                             "--coder-member-token", mock.token(owner=False),

@@ -23,7 +23,7 @@ from contract_tests import run
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
 from tests.mutants import MUTANTS
-from tests.test_contract_suite import FAST, in_process, over_http
+from tests.test_contract_suite import FAST, QUICK, in_process, over_http
 
 UNKNOWN_TOKEN = "Zz9Zz9Zz9Z-abcdefghijklmnopqrstuv"
 OWNER = "AdminToken-adminSecretValue000000"
@@ -125,15 +125,18 @@ def requests_sent(output: str) -> int:
 
 
 def calls_seen(control: httpx.Client | TestClient) -> int:
-    """The calls of Coder's API the mock's journal recorded (its own control calls aside)."""
+    """The calls of Coder's API the mock's journal recorded (its own control calls aside); a
+    watch socket is one handshake, journaled once when opened or refused (then again for each
+    message and when it closes)."""
     journal = control.get("/__mock/journal").raise_for_status().json()
-    return sum(not entry["path"].startswith("/__mock") for entry in journal)
+    return sum(not entry["path"].startswith("/__mock")
+               and entry.get("websocket") in (None, "open", "refused") for entry in journal)
 
 
 @pytest.mark.parametrize("where", ["in-process", "over HTTP"])
 def test_requests_sent_is_what_the_server_saw(capsys: pytest.CaptureFixture[str],
                                               where: str) -> None:
-    mock = MockServer(MockConfig(journal_size=100_000))
+    mock = MockServer(MockConfig(journal_size=100_000, ws_ping_interval=0.5))
     if where == "in-process":
         assert run(in_process(mock), **FAST) == 0
         seen = calls_seen(TestClient(mock.app, base_url="http://localhost"))
@@ -164,7 +167,7 @@ def terminal_counts(output: str) -> dict[str, int]:
 
 def test_the_junit_report_has_a_case_per_check_and_the_runs_figures(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with MockServer() as mock:
+    with MockServer(QUICK) as mock:
         assert run(over_http(mock), max_examples=3, quiet=True,
                    junit_xml=tmp_path / "report.xml") == 0
     output = capsys.readouterr().out
@@ -190,7 +193,7 @@ def test_the_junit_report_has_a_case_per_check_and_the_runs_figures(
 
 def test_skipped_checks_are_listed_with_the_flag_that_enables_them(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with MockServer() as mock:
+    with MockServer(QUICK) as mock:
         assert run(over_http(mock), max_examples=3, quiet=True, select="custom or methods",
                    junit_xml=tmp_path / "report.xml") == 0
     output = capsys.readouterr().out

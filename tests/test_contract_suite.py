@@ -25,12 +25,16 @@ from tests.mutants import MUTANTS, Mutant, busy_inbox
 
 FAST: dict[str, Any] = {"max_examples": 10, "exitfirst": True, "quiet": True}
 OTHER_FIXTURES = Path(__file__).parent / "fixtures" / "other"
+QUICK_PINGS = 0.5  # seconds between the watch socket's pings (Coder: 15)
+QUICK = MockConfig(ws_ping_interval=QUICK_PINGS)
 VARIANTS = {
-    "default deployment": MockConfig(),
-    "webhook as default method": MockConfig(default_method="webhook"),
-    "newer Coder: 404 for unknown users": MockConfig(user_not_found_status=404),
-    "with the task templates": MockConfig(task_templates=True),
-    "other users, templates and state": MockConfig(fixtures=OTHER_FIXTURES),
+    "default deployment": QUICK,
+    "webhook as default method": MockConfig(default_method="webhook", ws_ping_interval=QUICK_PINGS),
+    "newer Coder: 404 for unknown users": MockConfig(user_not_found_status=404,
+                                                     ws_ping_interval=QUICK_PINGS),
+    "with the task templates": MockConfig(task_templates=True, ws_ping_interval=QUICK_PINGS),
+    "other users, templates and state": MockConfig(fixtures=OTHER_FIXTURES,
+                                                   ws_ping_interval=QUICK_PINGS),
 }
 
 
@@ -48,7 +52,7 @@ def over_http(mock: MockServer, *, allow_new_preferences: bool = True) -> Target
     """The suite's view of a started mock, as of any deployment: a URL and two tokens."""
     return Target(base_url=mock.url, owner_token=mock.token(owner=True),
                   member_token=mock.token(owner=False),
-                  allow_new_preferences=allow_new_preferences)
+                  allow_new_preferences=allow_new_preferences, ping_timeout=10 * QUICK_PINGS)
 
 
 def state(store: Store) -> tuple[str, dict[str, dict[str, bool]]]:
@@ -77,7 +81,41 @@ def side_effects(control: httpx.Client | TestClient) -> dict[str, Any]:
 
 
 def test_a_default_run_sends_nothing_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    with MockServer() as mock, httpx.Client(base_url=mock.url) as control:
+    with MockServer(QUICK) as mock, httpx.Client(base_url=mock.url) as control:
+        busy_inbox(mock)  # unread and read notifications of the owner, some with targets
+        before = side_effects(control)
+        assert run(over_http(mock, allow_new_preferences=False), max_examples=20) == 0
+        assert side_effects(control) == before
+    output = capsys.readouterr().out
+    for operation in ("POST /notifications/test", "POST /notifications/custom"):
+        assert f"may send or change: {operation}: " in output
+    assert "NO, refusals only (allow with --send-notifications)" in output
+    assert "delivered: 0 × POST /notifications/test, 0 × POST /notifications/custom" in output
+
+
+def test_a_run_allowed_to_send_says_what_it_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    mock = MockServer()
+    control = TestClient(mock.app, base_url="http://localhost")
+    before = {row["id"] for row in side_effects(control)["inbox"]}
+    assert run(in_process(mock), max_examples=3, quiet=True,
+               select="test_custom or test_auth") == 0
+    new = [row for row in side_effects(control)["inbox"] if row["id"] not in before]
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("delivered: "))
+    tests, customs = (int(n) for n in re.findall(r"(\d+) ×", line))
+    assert tests == sum(row["template_id"] == TEST_TEMPLATE_ID for row in new) > 0
+    assert customs == sum(row["template_id"] == CUSTOM_TEMPLATE_ID for row in new) > 0
+
+
+def side_effects(control: httpx.Client | TestClient) -> dict[str, Any]:
+    """What a run must not change unasked, read through the mock's control API: the outbox,
+    the messages held back, and every user's inbox (read states included)."""
+    state = control.get("/__mock/state").raise_for_status().json()
+    return {name: state[name] for name in ("outbox", "pending", "inbox")}
+
+
+def test_a_default_run_sends_nothing_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with MockServer(QUICK) as mock, httpx.Client(base_url=mock.url) as control:
         busy_inbox(mock)  # unread and read notifications of the owner, some with targets
         before = side_effects(control)
         assert run(over_http(mock, allow_new_preferences=False), max_examples=20) == 0
@@ -150,7 +188,7 @@ def test_a_correct_server_passes_over_http(config: MockConfig) -> None:
 
 
 def test_a_run_leaves_settings_and_preferences_exactly_as_found() -> None:
-    with MockServer(MockConfig(fixtures=OTHER_FIXTURES)) as mock:
+    with MockServer(MockConfig(fixtures=OTHER_FIXTURES, ws_ping_interval=QUICK_PINGS)) as mock:
         before = state(mock.store)
         assert run(over_http(mock, allow_new_preferences=False), max_examples=20,
                    quiet=True) == 0
@@ -158,7 +196,7 @@ def test_a_run_leaves_settings_and_preferences_exactly_as_found() -> None:
 
 
 def test_preferences_a_run_had_to_create_are_left_at_their_default() -> None:
-    with MockServer() as mock:
+    with MockServer(QUICK) as mock:
         assert state(mock.store)[1]["admin"] == {}
         assert run(over_http(mock), **FAST) == 0
         templates = {str(t.id): t for t in mock.store.seed.templates}
@@ -179,7 +217,7 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
 
 
 def test_the_command_line_writes_junit_and_nothing_else(tmp_path: Path) -> None:
-    with MockServer() as mock:
+    with MockServer(QUICK) as mock:
         process = cli("--max-examples", "5", "--junit-xml", "report.xml", "-q", cwd=tmp_path,
                       env={"CODER_URL": mock.url, "CODER_SESSION_TOKEN": mock.token(owner=True),
                            "CODER_MEMBER_SESSION_TOKEN": mock.token(owner=False)})
@@ -205,7 +243,7 @@ def test_the_command_line_explains_bad_options(tmp_path: Path, args: list[str],
 
 
 def test_a_member_token_of_an_owner_is_refused_with_a_hint(tmp_path: Path) -> None:
-    with MockServer() as mock:
+    with MockServer(QUICK) as mock:
         owner = mock.token(owner=True)
         process = cli("--base-url", mock.url, "--token", owner, "--member-token", owner, "-q",
                       cwd=tmp_path)
@@ -215,7 +253,7 @@ def test_a_member_token_of_an_owner_is_refused_with_a_hint(tmp_path: Path) -> No
 
 
 def test_an_interrupted_run_still_puts_the_state_back(tmp_path: Path) -> None:
-    with MockServer(MockConfig(fixtures=OTHER_FIXTURES)) as mock:
+    with MockServer(MockConfig(fixtures=OTHER_FIXTURES, ws_ping_interval=QUICK_PINGS)) as mock:
         before = state(mock.store)
         process = cli("--base-url", mock.url, "--token", mock.token(owner=True),
                       "--member-token", mock.token(owner=False), "--max-examples", "200",
