@@ -34,6 +34,7 @@ from mock_server.handlers.notifications import NotificationHandlers
 from mock_server.handlers.preferences import PreferenceHandlers
 from mock_server.middleware.watch import WATCH_OPERATION
 from mock_server.stack import middlewares
+from mock_server.state.backend import StateUnavailable
 
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -74,6 +75,7 @@ def create_app(config: MockConfig, deployment: Deployment | None = None, *,
     app.add_error_handler(errors.CoderError, errors.handle_coder_error)
     app.add_error_handler(ProblemException, errors.handle_problem)
     app.add_error_handler(HTTPException, errors.http_exception_handler(_allowed_methods(specs)))
+    app.add_error_handler(StateUnavailable, errors.handle_state_unavailable)
     app.add_error_handler(Exception, errors.handle_unexpected)
     return app
 

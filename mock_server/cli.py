@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import inspect
 import ipaddress
@@ -10,9 +11,9 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import get_args, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -28,14 +29,15 @@ from mock_server.config import (
     SPEC_PATH,
     MockConfig,
 )
-from mock_server.deployment import build_deployment
+from mock_server.deployment import Deployment, build_deployment
 from mock_server.faults import FaultError
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.models import Seed
 from mock_server.reload import ReloadingApp
 from mock_server.server import bound_config, quiet_deliberate_drops, server_options
+from mock_server.state.backend import StateUnavailable
 from mock_server.state.file import StateFileError
-from mock_server.state.redis_backend import redact
+from mock_server.state.redis_backend import StateBackendError, redact
 
 FACTORY = "mock_server.cli:app_from_env"
 
@@ -71,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("--latency", metavar="MS", help="delay every call: 250, or a range like 100-400")
     add("--journal-size", type=int, default=defaults.journal_size,
         help="calls kept in the journal (default %(default)s)")
+    add("--journal-entry-bytes", type=int, default=defaults.journal_entry_bytes,
+        help="bytes per journal entry; longer paths are cut (default %(default)s)")
+    add("--max-outbox", type=int, default=defaults.max_outbox,
+        help="outbox messages kept, and held ones; the oldest go (default %(default)s)")
+    add("--max-inbox", type=int, default=defaults.max_inbox,
+        help="inbox notifications kept per user; the oldest go (default %(default)s)")
+    add("--max-faults", type=int, default=defaults.max_faults,
+        help="active faults at most (default %(default)s)")
+    add("--max-state-bytes", type=int, default=defaults.max_state_bytes,
+        help="largest PUT /__mock/state body (default %(default)s bytes)")
+    add("--state-timeout", type=float, default=defaults.state_timeout, metavar="SECONDS",
+        help="Redis gets this long to connect or answer, else 503 (default %(default)s)")
     add("--state-file", type=Path, help="keep the state in this JSON file across restarts")
     add("--state", metavar="URL", help="share the state through Redis: redis://HOST:PORT/DB")
     add("--workers", type=int, default=1, help="worker processes (more than 1 needs --state)")
@@ -103,6 +117,9 @@ def config_from(args: argparse.Namespace) -> MockConfig:
                       validate_responses=args.validate_responses,
                       cors_origins=tuple(args.cors_origin), faults=tuple(args.fault),
                       latency=args.latency, journal_size=args.journal_size,
+                      journal_entry_bytes=args.journal_entry_bytes, max_outbox=args.max_outbox,
+                      max_inbox=args.max_inbox, max_faults=args.max_faults,
+                      max_state_bytes=args.max_state_bytes, state_timeout=args.state_timeout,
                       state_file=args.state_file, state_url=args.state,
                       control=args.control,
                       control_token=args.control_token, max_body_bytes=args.max_body_bytes,
@@ -139,6 +156,7 @@ def build(config: MockConfig, *, reload: bool) -> tuple[ASGIApp, Seed]:
     """The app to serve (reloading or not) and the seed it starts from."""
     deployment = build_deployment(config)
     store = deployment.store
+    asyncio.run(_start(deployment, config))
     app = create_app(config, deployment)
     if not reload:
         return app, store.seed
@@ -157,10 +175,42 @@ def build(config: MockConfig, *, reload: bool) -> tuple[ASGIApp, Seed]:
         seed = load_seed(fixtures) if edited else None
         rebuilt = create_app(config, deployment)
         if seed is not None:
-            store.reset(seed)
+            _soon(store.reset(seed))
         return rebuilt
 
     return ReloadingApp(app, rebuild, [SPEC_PATH, config.fixtures]), store.seed
+
+
+async def _start(deployment: Deployment, config: MockConfig) -> None:
+    """Seed now, so that a Redis that cannot be used is an error before serving (reported in
+    the error's one line, not also as an outage in the log)."""
+    quiet = logging.getLogger("mock_server.state")
+    quiet.disabled = True
+    try:
+        await deployment.start()
+    except StateUnavailable as exc:
+        raise StateBackendError(f"cannot use the shared state at {exc.where}: {exc.reason} "
+                                "(is redis-server running there? see --state)") from None
+    finally:
+        quiet.disabled = False
+        await deployment.close()
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _soon(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` on the running loop (a reload's reset); kept until done, failures logged."""
+    task = asyncio.get_running_loop().create_task(work)
+    _tasks.add(task)
+    task.add_done_callback(_done)
+
+
+def _done(task: asyncio.Task[None]) -> None:
+    _tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger("mock_server.reload").error("reset after a reload failed: %s",
+                                                      task.exception())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,12 @@ class MockConfig:
     faults: tuple[str, ...] = ()  # in the --fault form, active from the start
     latency: str | None = None  # "250" or "100-400" ms on every call
     journal_size: int = 1000
+    journal_entry_bytes: int = 4096  # a journal entry's JSON at most; longer fields are cut
+    max_outbox: int = 10_000  # outbox messages, and messages held while paused (each)
+    max_inbox: int = 1_000  # inbox notifications per user
+    max_faults: int = 1000  # active faults; adding more is refused
+    max_state_bytes: int = 256 << 20  # PUT /__mock/state body: room for any state GET gives
+    state_timeout: float = 0.5  # seconds Redis gets to connect or answer before a 503
     state_file: Path | None = None
     state_url: str | None = None  # redis://HOST:PORT/DB shares the state; None keeps it in memory
     control: bool = True
@@ -64,6 +70,14 @@ class MockConfig:
             raise ValueError(f"max_body_bytes {self.max_body_bytes!r} must be positive")
         if self.journal_size < 1:
             raise ValueError(f"journal_size {self.journal_size!r} must be at least 1")
+        for name in ("max_outbox", "max_inbox", "max_faults", "max_state_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} {getattr(self, name)!r} must be at least 1")
+        if self.journal_entry_bytes < 512:
+            raise ValueError(f"journal_entry_bytes {self.journal_entry_bytes!r} must be at "
+                             "least 512")
+        if not self.state_timeout > 0:
+            raise ValueError(f"state_timeout {self.state_timeout!r} must be above 0 seconds")
         if not self.ws_ping_interval >= 0:
             raise ValueError(f"ws_ping_interval {self.ws_ping_interval!r} must be 0 (no pings) "
                              "or more seconds")

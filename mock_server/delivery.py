@@ -63,14 +63,15 @@ class Enqueuer:
         self.access_url = access_url
         self.events = events if events is not None else MemoryEvents()  # the watch sockets'
 
-    def enqueue(self, template_id: UUID, user: User, *, labels: Mapping[str, str] | None = None,
-                data: Mapping[str, Any] | None = None,
-                targets: Sequence[UUID] = ()) -> Receipt:
+    async def enqueue(self, template_id: UUID, user: User, *,
+                      labels: Mapping[str, str] | None = None,
+                      data: Mapping[str, Any] | None = None,
+                      targets: Sequence[UUID] = ()) -> Receipt:
         """Deliver (or hold) one notification to `user`; raise when it is disabled."""
-        template = self.store.template(template_id)
+        template = await self.store.template(template_id)
         if template is None:
             raise UnknownTemplate(template_id)
-        if not self.enabled(template, user):
+        if not await self.enabled(template, user):
             raise NotificationDisabled(template)
         labels, data = dict(labels or {}), dict(data or {})
         texts = self._render(template, user, labels, data)
@@ -82,26 +83,26 @@ class Enqueuer:
                           "labels": labels, "data": data, "targets": [str(t) for t in targets],
                           **texts, "created_at": wire.format_time(now),
                           "dedupe": dedupe} for method in self.methods(template))
-        if self.paused():
-            recorded = self.store.record(pending=messages, dedupe=dedupe)
+        if await self.paused():
+            recorded = await self.store.record(pending=messages, dedupe=dedupe)
             return Receipt(messages if recorded else (), duplicate=not recorded, held=recorded)
         outbox, inbox = self._split(messages)
-        recorded = self.store.record(outbox=outbox, inbox=inbox, dedupe=dedupe)
+        recorded = await self.store.record(outbox=outbox, inbox=inbox, dedupe=dedupe)
         if recorded:
-            self.events.publish(inbox)  # to the watch sockets of every process
+            await self.events.publish(inbox)  # to the watch sockets of every process
         return Receipt(messages if recorded else (), duplicate=not recorded)
 
-    def release(self) -> int:
+    async def release(self) -> int:
         """After resume: deliver every held message (each once, whichever process takes it)."""
-        outbox, inbox = self._split(self.store.take_pending())
+        outbox, inbox = self._split(await self.store.take_pending())
         if outbox or inbox:
-            self.store.record(outbox=outbox, inbox=inbox)
-            self.events.publish(inbox)
+            await self.store.record(outbox=outbox, inbox=inbox)
+            await self.events.publish(inbox)
         return len(outbox) + len(inbox)
 
-    def enabled(self, template: Template, user: User) -> bool:
+    async def enabled(self, template: Template, user: User) -> bool:
         """An explicit preference decides; without one, the template's default does."""
-        stored = {p.template_id: p.disabled for p in self.store.preferences(user.id)}
+        stored = {p.template_id: p.disabled for p in await self.store.preferences(user.id)}
         if template.id in stored:
             return not stored[template.id]
         return template.enabled_by_default
@@ -113,9 +114,9 @@ class Enqueuer:
             methods.append(INBOX)
         return methods
 
-    def paused(self) -> bool:
+    async def paused(self) -> bool:
         """Whether the deployment's notifier is paused (nothing is delivered then)."""
-        stored = self.store.settings_json()
+        stored = await self.store.settings_json()
         return bool(stored) and json.loads(stored).get("notifier_paused") is True
 
     def _render(self, template: Template, user: User, labels: dict[str, str],

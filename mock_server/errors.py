@@ -148,6 +148,13 @@ def host_not_allowed(host: str, name: str) -> CoderError:
         f"on purpose, start it with --allowed-host {name}."))
 
 
+def state_unavailable(detail: str) -> CoderError:
+    """503 while the state cannot be reached or saved (Redis down or slow, a failing disk):
+    retry the call; the connection stays open."""
+    return CoderError(503, "The mock's state is unavailable.", detail=detail,
+                      headers={"Retry-After": "1"})
+
+
 def internal(detail: str) -> CoderError:
     """500 as httpapi.InternalServerError sends it; the mock sends it only for its own bugs."""
     return CoderError(500, "An internal server error occurred.", detail=detail)
@@ -174,6 +181,12 @@ async def handle_problem(_request: ConnexionRequest, exc: Exception) -> Connexio
         f"{exc.title or 'Request failed'}.")
     detail = str(exc.detail or "").strip().splitlines()
     return CoderError(exc.status, message, detail=detail[0] if detail else "").response()
+
+
+async def handle_state_unavailable(_request: ConnexionRequest,
+                                   exc: Exception) -> ConnexionResponse:
+    """Connexion error handler for a state that cannot be reached (state/backend.py)."""
+    return state_unavailable(str(exc)).response()
 
 
 async def handle_unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

@@ -235,41 +235,52 @@ class FaultBook:
     """
 
     def __init__(self, storage: FaultStorage | None = None, *,
-                 rng: Callable[[], float] = random.random, draw: Draw = random.uniform) -> None:
+                 rng: Callable[[], float] = random.random, draw: Draw = random.uniform,
+                 initial: Sequence[Fault] = (), limit: int = 1000) -> None:
         self._storage = storage if storage is not None else MemoryFaults()
         self._rng = rng
         self._draw = draw
+        self._initial: Sequence[Fault] | None = initial  # added on first use, then None
+        self.limit = limit  # active faults at most (--max-faults); more is refused
 
-    def add(self, fault: Fault) -> Fault:
+    async def _ready(self) -> FaultStorage:
+        """The storage, with the configuration's faults added (once per storage)."""
+        if self._initial is not None:
+            await self._storage.add_once(self._initial)
+            self._initial = None
+        return self._storage
+
+    async def add(self, fault: Fault) -> Fault:
         """Activate a fault; it gets an id for later removal."""
-        return self._storage.add(fault)
+        active = len(await (await self._ready()).all())
+        if active >= self.limit:
+            raise FaultError(f"{active} faults are active, the most this mock keeps "
+                             "(--max-faults); remove some first")
+        return await self._storage.add(fault)
 
-    def seed(self, faults: Sequence[Fault]) -> None:
-        """Activate the configuration's faults, once per storage however many processes share it."""
-        self._storage.add_once(faults)
-
-    def faults(self) -> list[Fault]:
+    async def faults(self) -> list[Fault]:
         """The active faults, oldest first, with the calls each has left."""
-        return self._storage.all()
+        return await (await self._ready()).all()
 
-    def remove(self, fault_id: int) -> bool:
+    async def remove(self, fault_id: int) -> bool:
         """Deactivate one fault; False when there was none with that id."""
-        return self._storage.remove(fault_id)
+        return await (await self._ready()).remove(fault_id)
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         """Deactivate every fault."""
-        self._storage.clear()
+        await (await self._ready()).clear()
 
-    def take(self, operation_id: str | None, caller: Caller | None) -> Outcome | None:
+    async def take(self, operation_id: str | None, caller: Caller | None) -> Outcome | None:
         """What the active faults do to this call (`combine`); once a status or drop has fired,
         later ones cannot change the answer, so they are neither rolled nor counted down."""
         fired: list[Fault] = []
         decided = False
-        for fault in self.faults() if self._storage.has_any() else ():
+        storage = await self._ready()
+        for fault in await storage.all() if await storage.has_any() else ():
             if decided and fault.decides:
                 continue
             if fault.matches(operation_id, caller) and self._wins_roll(fault) and (
-                    fault.times is None or self._storage.count_down(fault.id)):
+                    fault.times is None or await self._storage.count_down(fault.id)):
                 fired.append(fault)
                 decided = decided or fault.decides
         return combine(fired, draw=self._draw)

@@ -9,8 +9,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import uvicorn
@@ -28,6 +29,8 @@ from mock_server.journal import Journal
 from mock_server.middleware.watch import WATCH_PATH
 from mock_server.models import ApiKey
 from mock_server.state import Store
+
+T = TypeVar("T")
 
 
 def quiet_deliberate_drops(record: logging.LogRecord) -> bool:
@@ -76,6 +79,7 @@ class MockServer:
                  sleep: Sleep = asyncio.sleep) -> None:
         self.config = bound_config(config or MockConfig(), host)
         deployment = build_deployment(self.config)
+        self.deployment = deployment
         self.store: Store = deployment.store
         self.journal: Journal = deployment.journal
         self.faults: FaultBook = deployment.faults
@@ -84,6 +88,7 @@ class MockServer:
         self.host = host
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._port = 0
 
     @property
@@ -129,7 +134,8 @@ class MockServer:
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
                                                      access_log=False, lifespan="on",
                                                      **server_options(self.config)))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+        self._loop = (self._server.config.get_loop_factory() or asyncio.new_event_loop)()
+        self._thread = threading.Thread(target=self._serve, args=(sock,),
                                         name=f"mock-server-{self._port}", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -138,6 +144,32 @@ class MockServer:
                 raise RuntimeError(f"MockServer did not start on port {self._port}")
             time.sleep(0.01)
         return self
+
+    def _serve(self, sock: socket.socket) -> None:
+        """The server's thread: serve on this server's own loop, then close its connections."""
+        assert self._server is not None
+        assert self._loop is not None
+        try:
+            self._loop.run_until_complete(self._server.serve(sockets=[sock]))
+            self._loop.run_until_complete(self.deployment.close())
+        finally:
+            self._loop.close()
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run one of the deployment's coroutines (`mock.run(mock.store.outbox())`) from
+        synchronous code: on the server's loop once started (its Redis client is that
+        loop's), else on a loop of its own."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            return asyncio.run_coroutine_threadsafe(work, loop).result(timeout=30)
+
+        async def then_close() -> T:
+            try:
+                return await work
+            finally:
+                await self.deployment.close()
+
+        return asyncio.run(then_close())
 
     def stop(self) -> None:
         """Stop serving and wait for the thread; a stopped server can be inspected, not reused."""
@@ -153,12 +185,16 @@ class MockServer:
         are those of the configuration again (`faults`, `latency`): any added since are removed.
         The server keeps serving on the same port.
         """
+        self.run(self._clear())
+
+    async def _clear(self) -> None:
         fixtures = self.config.fixtures.resolve()
-        self.store.reset(None if self.store.seed.source == fixtures else load_seed(fixtures))
-        self.journal.clear()
-        self.faults.clear()
+        await self.store.reset(None if self.store.seed.source == fixtures
+                               else load_seed(fixtures))
+        await self.journal.clear()
+        await self.faults.clear()
         for fault in initial_faults(self.config):
-            self.faults.add(fault)
+            await self.faults.add(fault)
 
     def close(self) -> None:
         """Stop serving, if started; calling it again (or on a server never started) does

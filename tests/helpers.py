@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import httpx
 
@@ -17,6 +18,7 @@ FORBIDDEN_DETAIL = ("You don't have permission to view this content. If you beli
                     "credentials.")
 USER_NOT_FOUND = '"user" must be an existing uuid or username.'
 RESOURCE_NOT_FOUND = "Resource not found or you do not have access to this resource"
+T = TypeVar("T")
 INVALID_CHALLENGE = ('Bearer realm="coder", error="invalid_token", '
                      'error_description="The access token is invalid"')
 EXPIRED_CHALLENGE = ('Bearer realm="coder", error="invalid_token", '
@@ -69,3 +71,15 @@ def run_threads(count: int, work: Callable[[int], None], *, hang: float = 30) ->
     assert not [t for t in threads if t.is_alive()], "a worker hung"
     if failures:
         raise failures[0]
+
+
+def settled(work: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never waits, from synchronous code, inside an event loop
+    or not: a memory-backed mock's store, journal and delivery (each runs whole under a lock).
+    A coroutine that does wait (Redis, a state file) is an error here: use `MockServer.run`."""
+    try:
+        work.send(None)
+    except StopIteration as done:
+        return done.value
+    work.close()
+    raise RuntimeError("settled(): the coroutine waited; run it on a loop (MockServer.run)")

@@ -28,6 +28,7 @@ from mock_server.models import Preference
 from mock_server.server import MockServer
 from mock_server.state import Store
 from mock_server.state.model import created_at
+from tests.helpers import settled
 from tests.mutants_wire import WIRE_MUTANTS
 from tests.rewrites import (
     Change,
@@ -81,8 +82,8 @@ def forget_preference_writes(mock: MockServer) -> ASGIApp:
     """Answer a preference write as if stored, but store nothing."""
     store = mock.store
 
-    def upsert(user_id: Any, changes: dict[Any, bool]) -> list[Preference]:
-        current = {p.template_id: p for p in store.preferences(user_id)}
+    async def upsert(user_id: Any, changes: dict[Any, bool]) -> list[Preference]:
+        current = {p.template_id: p for p in await store.preferences(user_id)}
         now = datetime.now(UTC)
         current.update({tid: Preference(tid, disabled, now) for tid, disabled in changes.items()})
         return list(current.values())
@@ -93,7 +94,10 @@ def forget_preference_writes(mock: MockServer) -> ASGIApp:
 
 def forget_settings_writes(mock: MockServer) -> ASGIApp:
     """Echo a settings write, but store nothing."""
-    mock.store.put_settings_json = lambda _value: None  # type: ignore[method-assign]
+    async def forget(_value: str) -> bool:
+        return True  # "changed", and nothing stored
+
+    mock.store.put_settings_json = forget  # type: ignore[method-assign]
     return mock.app
 
 
@@ -103,7 +107,7 @@ def share_preferences_between_users(mock: MockServer) -> ASGIApp:
     read, write = store.preferences, store.upsert_preferences
     store.preferences = lambda _user_id: read(shared)  # type: ignore[method-assign]
     store.upsert_preferences = lambda _user_id, changes: write(  # type: ignore[method-assign]
-        shared, changes)
+        shared, changes)  # each returns the coroutine of the shared user's
     return mock.app
 
 
@@ -111,8 +115,8 @@ def answer_only_what_was_sent(mock: MockServer) -> ASGIApp:
     """A preference write answers the preferences sent, not all stored ones."""
     store, write = mock.store, mock.store.upsert_preferences
 
-    def upsert(user_id: Any, changes: dict[Any, bool]) -> list[Preference]:
-        return [p for p in write(user_id, changes) if p.template_id in changes]
+    async def upsert(user_id: Any, changes: dict[Any, bool]) -> list[Preference]:
+        return [p for p in await write(user_id, changes) if p.template_id in changes]
 
     store.upsert_preferences = upsert  # type: ignore[method-assign]
     return mock.app
@@ -145,7 +149,7 @@ def write_good_keys_before_checking(mock: MockServer) -> ASGIApp:
                     good[wire.parse_uuid(name)] = bool(value)
                 except ValueError:
                     continue
-            store.upsert_preferences(key.user_id, good)
+            await store.upsert_preferences(key.user_id, good)
 
         async def replay() -> Message:
             return message
@@ -236,10 +240,10 @@ def busy_inbox(mock: MockServer, count: int = 40) -> MockServer:
     owner = next(u for u in mock.store.users() if u.is_owner and u.is_active)
     targets = [UUID(int=n + 1) for n in range(3)]
     for n in range(count):
-        mock.enqueuer.enqueue(TEST_NOTIFICATION, owner, data={"timestamp": f"busy {n}"},
-                              targets=targets[: n % 3 + 1])
-    for row in mock.store.inbox(owner.id)[::3]:
-        mock.store.set_read(owner.id, row["id"], read=True)
+        settled(mock.enqueuer.enqueue(TEST_NOTIFICATION, owner, data={"timestamp": f"busy {n}"},
+                                      targets=targets[: n % 3 + 1]))
+    for row in settled(mock.store.inbox(owner.id))[::3]:
+        settled(mock.store.set_read(owner.id, row["id"], read=True))
     return mock
 
 
@@ -253,7 +257,7 @@ def pages_of(size: int) -> Callable[[MockServer], ASGIApp]:
             if status != 200:
                 return status, headers, body
             query = inbox.parse_query(scope.get("query_string", b""), inbox.LIST_PARAMETERS)
-            rows = mock.store.inbox(caller(mock, scope).id)
+            rows = settled(mock.store.inbox(caller(mock, scope).id))
             cursor = next((r for r in rows if r["id"] == query.starting_before), None)
             chosen = [inbox.with_icon(r) for r in reversed(rows) if query.matches(r) and (
                 cursor is None or created_at(r) < created_at(cursor))]
@@ -289,7 +293,8 @@ def never_unread(mock: MockServer) -> ASGIApp:
         user = caller(mock, scope)
         if isinstance(body, dict) and body.get("is_read") is not True and user is not None:
             row_id = scope["path"].split("/")[-2]
-            row = next((r for r in mock.store.inbox(user.id) if r["id"] == row_id), None)
+            row = next((r for r in settled(mock.store.inbox(user.id)) if r["id"] == row_id),
+                       None)
             return {"is_read": row is not None and row["read_at"] is not None}
         return body
 
@@ -301,11 +306,11 @@ def mark_all_but_one(mock: MockServer) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         user = caller(mock, scope) if scope["type"] == "http" and scope["method"] == "PUT" and \
             scope["path"].endswith("/inbox/mark-all-as-read") else None
-        unread = [r["id"] for r in mock.store.inbox(user.id) if r["read_at"] is None] \
+        unread = [r["id"] for r in await mock.store.inbox(user.id) if r["read_at"] is None] \
             if user else []
         await mock.app(scope, receive, send)
         if unread:
-            mock.store.set_read(user.id, unread[-1], read=False)
+            await mock.store.set_read(user.id, unread[-1], read=False)
 
     return app
 
@@ -332,8 +337,8 @@ def custom_to_everyone(mock: MockServer) -> ASGIApp:
         sender = caller(mock, scope)
         for user in mock.store.users():
             if user.is_active and sender is not None and user.id != sender.id and title.strip():
-                mock.enqueuer.enqueue(CUSTOM_NOTIFICATION, user, labels={
-                    "custom_title": title, "custom_message": message})
+                settled(mock.enqueuer.enqueue(CUSTOM_NOTIFICATION, user, labels={
+                    "custom_title": title, "custom_message": message}))
         return body
 
     return RewriteBodies(mock.app, "POST", CUSTOM, edit)
@@ -343,10 +348,10 @@ def custom_never_delivered(mock: MockServer) -> ASGIApp:
     """A valid custom notification is answered 204 and goes nowhere."""
     enqueue = mock.enqueuer.enqueue
 
-    def drop(template_id: UUID, user: Any, **kwargs: Any) -> Receipt:
+    async def drop(template_id: UUID, user: Any, **kwargs: Any) -> Receipt:
         if template_id == CUSTOM_NOTIFICATION:
             return Receipt(())
-        return enqueue(template_id, user, **kwargs)
+        return await enqueue(template_id, user, **kwargs)
 
     mock.enqueuer.enqueue = drop  # type: ignore[method-assign]
     return mock.app
@@ -354,7 +359,10 @@ def custom_never_delivered(mock: MockServer) -> ASGIApp:
 
 def preferences_ignored(mock: MockServer) -> ASGIApp:
     """Delivery ignores disabled preferences (only its enabled() check is replaced)."""
-    mock.enqueuer.enabled = lambda _template, _user: True  # type: ignore[method-assign]
+    async def enabled(_template: Any, _user: Any) -> bool:
+        return True
+
+    mock.enqueuer.enabled = enabled  # type: ignore[method-assign]
     return mock.app
 
 

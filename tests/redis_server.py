@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -60,3 +61,60 @@ def _answers(port: int, process: subprocess.Popen[str], timeout: float = 10.0) -
         return False
     finally:
         client.close()
+
+
+class RedisProcess:
+    """A redis-server the test can kill, pause (SIGSTOP), resume and restart on the same port."""
+
+    def __init__(self, binary: str, directory: Path, port: int) -> None:
+        self.binary, self.directory, self.port = binary, directory, port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> bool:
+        """Run it (empty: no persistence); whether it answers."""
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        return _answers(self.port, self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: every connection is refused from now on, and the data is gone."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel and never answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """End it, paused or not."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def redis_process(directory: Path, *, attempts: int = 3) -> Iterator[RedisProcess]:
+    """A RedisProcess, started; stopped when the block ends; the test skips without one."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(SKIP_REASON)
+    for _ in range(attempts):
+        server = RedisProcess(binary, directory, free_port())
+        try:
+            if server.start():
+                yield server
+                return
+        finally:
+            server.stop()
+    raise RuntimeError(f"redis-server did not start in {attempts} attempts")

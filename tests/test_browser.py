@@ -146,7 +146,8 @@ def user_of(mock: MockServer, token: str) -> UUID:
 
 def calls(mock: MockServer) -> list[tuple[str, str, int | None]]:
     """What reached the mock: (method, path, status) in order, preflights included."""
-    return [(entry["method"], entry["path"], entry["status"]) for entry in mock.journal.entries()]
+    return [(entry["method"], entry["path"], entry["status"])
+            for entry in mock.run(mock.journal.entries())]
 
 
 @pytest.mark.parametrize("cors_origins", ALLOWING.values(), ids=ALLOWING.keys())
@@ -154,21 +155,22 @@ def test_a_page_on_another_origin_reads_and_changes_preferences(
         page: Page, page_origin: str, cors_origins: Origins) -> None:
     """The whole settings screen works from a browser: every read, the write, the read-back."""
     with MockServer(MockConfig(cors_origins=cors_origins(page_origin))) as mock:
-        mock.store.put_settings_json('{"notifier_paused":true}')  # not the default, on purpose
+        # not the default, on purpose
+        mock.run(mock.store.put_settings_json('{"notifier_paused":true}'))
         token = mock.token(owner=False)
         result = run_page(page, page_origin, mock, token)
 
-    first = mock.store.system_templates()[0]
+    first = mock.run(mock.store.system_templates())[0]
     bodies = {step["step"]: step.get("body") for step in result["steps"]}
     assert outcomes(result) == dict.fromkeys(STEPS, 200), result
     assert bodies["settings"] == {"notifier_paused": True}
     assert [t["id"] for t in bodies["templates"]] == [
-        str(t.id) for t in mock.store.system_templates()]
+        str(t.id) for t in mock.run(mock.store.system_templates())]
     assert result["template_id"] == str(first.id)
     assert [(p["id"], p["disabled"]) for p in bodies["write"]] == [(str(first.id), True)]
     assert [(p["id"], p["disabled"]) for p in bodies["read"]] == [(str(first.id), True)]
-    assert [(p.template_id, p.disabled) for p in mock.store.preferences(user_of(mock, token))] \
-        == [(first.id, True)]
+    stored = mock.run(mock.store.preferences(user_of(mock, token)))
+    assert [(p.template_id, p.disabled) for p in stored] == [(first.id, True)]
 
     seen = calls(mock)
     preflighted = {path for method, path, status in seen if method == "OPTIONS" and status == 200}
@@ -186,12 +188,12 @@ def test_a_page_on_an_origin_the_mock_does_not_list_is_refused_by_the_browser(
     """A failed preflight stops the browser: fetch() throws TypeError and nothing is written."""
     with MockServer(MockConfig(cors_origins=cors_origins(page_origin))) as mock:
         token = mock.token(owner=False)
-        first = mock.store.system_templates()[0]
+        first = mock.run(mock.store.system_templates())[0]
         result = run_page(page, page_origin, mock, token, template=first.id)
 
     assert outcomes(result) == dict.fromkeys(STEPS, "TypeError"), result
     assert result["template_id"] == str(first.id)  # so the write was attempted
-    assert mock.store.preferences(user_of(mock, token)) == []
+    assert mock.run(mock.store.preferences(user_of(mock, token))) == []
     seen = calls(mock)
     assert seen, "no preflight reached the mock: the page did not run"
     assert {(method, status) for method, _, status in seen} == {("OPTIONS", 400)}, seen
@@ -223,7 +225,8 @@ def test_a_page_on_another_port_sees_a_new_notification_arrive(page: Page,
     assert messages == [{"notification": listed["notifications"][0],
                          "unread_count": listed["unread_count"]}]
     assert messages[0]["notification"]["title"] == 'Workspace "dev" deleted'
-    handshake = next(e for e in mock.journal.entries() if e.get("websocket") == "open")
+    handshake = next(e for e in mock.run(mock.journal.entries())
+                     if e.get("websocket") == "open")
     assert (handshake["user"], handshake["path"]) == (
         "member", "/api/v2/notifications/inbox/watch?read_status=unread")
 
@@ -237,7 +240,8 @@ def test_a_page_with_its_token_in_the_query_string_fails_as_on_coder(page: Page,
         token = mock.token(owner=False)
         outcome = watch_page(page, page_origin,
                              ws=mock.watch_url(read_status="unread", coder_session_token=token))
-        refused = [e for e in mock.journal.entries() if e.get("websocket") == "refused"]
+        refused = [e for e in mock.run(mock.journal.entries())
+                   if e.get("websocket") == "refused"]
     assert outcome == {"state": "error"}, page.text_content("#result")
     assert json.loads(page.text_content("#result") or "null") == {"closed": 1006}
     assert [(e["status"], e["user"]) for e in refused] == [(400, "member")]

@@ -21,6 +21,7 @@ from contract_tests.inbox import CUSTOM_TEMPLATE_ID, TEST_TEMPLATE_ID
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
 from mock_server.state import Store
+from tests.helpers import settled
 from tests.mutants import MUTANTS, Mutant, busy_inbox
 
 FAST: dict[str, Any] = {"max_examples": 10, "exitfirst": True, "quiet": True}
@@ -57,54 +58,20 @@ def over_http(mock: MockServer, *, allow_new_preferences: bool = True) -> Target
 
 def state(store: Store) -> tuple[str, dict[str, dict[str, bool]]]:
     """Settings and every user's preferences (values, not timestamps)."""
-    return store.settings_json(), {
-        user.username: {str(p.template_id): p.disabled for p in store.preferences(user.id)}
+    return settled(store.settings_json()), {
+        user.username: {str(p.template_id): p.disabled for p in settled(store.preferences(user.id))}
         for user in store.users()}
 
 
 def read_states(store: Store) -> dict[str, dict[str, str | None]]:
     """Every inbox notification's read_at, by user."""
-    return {user.username: {row["id"]: row["read_at"] for row in store.inbox(user.id)}
+    return {user.username: {row["id"]: row["read_at"] for row in settled(store.inbox(user.id))}
             for user in store.users()}
 
 
 def methods(store: Store) -> dict[str, str]:
     """Every system template's method."""
-    return {str(t.id): t.method for t in store.system_templates()}
-
-
-def side_effects(control: httpx.Client | TestClient) -> dict[str, Any]:
-    """What a run must not change unasked, read through the mock's control API: the outbox,
-    the messages held back, and every user's inbox (read states included)."""
-    state = control.get("/__mock/state").raise_for_status().json()
-    return {name: state[name] for name in ("outbox", "pending", "inbox")}
-
-
-def test_a_default_run_sends_nothing_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    with MockServer(QUICK) as mock, httpx.Client(base_url=mock.url) as control:
-        busy_inbox(mock)  # unread and read notifications of the owner, some with targets
-        before = side_effects(control)
-        assert run(over_http(mock, allow_new_preferences=False), max_examples=20) == 0
-        assert side_effects(control) == before
-    output = capsys.readouterr().out
-    for operation in ("POST /notifications/test", "POST /notifications/custom"):
-        assert f"may send or change: {operation}: " in output
-    assert "NO, refusals only (allow with --send-notifications)" in output
-    assert "delivered: 0 × POST /notifications/test, 0 × POST /notifications/custom" in output
-
-
-def test_a_run_allowed_to_send_says_what_it_sent(capsys: pytest.CaptureFixture[str]) -> None:
-    mock = MockServer()
-    control = TestClient(mock.app, base_url="http://localhost")
-    before = {row["id"] for row in side_effects(control)["inbox"]}
-    assert run(in_process(mock), max_examples=3, quiet=True,
-               select="test_custom or test_auth") == 0
-    new = [row for row in side_effects(control)["inbox"] if row["id"] not in before]
-    line = next(line for line in capsys.readouterr().out.splitlines()
-                if line.startswith("delivered: "))
-    tests, customs = (int(n) for n in re.findall(r"(\d+) ×", line))
-    assert tests == sum(row["template_id"] == TEST_TEMPLATE_ID for row in new) > 0
-    assert customs == sum(row["template_id"] == CUSTOM_TEMPLATE_ID for row in new) > 0
+    return {str(t.id): t.method for t in settled(store.system_templates())}
 
 
 def side_effects(control: httpx.Client | TestClient) -> dict[str, Any]:
@@ -149,7 +116,7 @@ def test_re_marked_read_notifications_are_put_back_and_reported(
         capsys: pytest.CaptureFixture[str]) -> None:
     mock = MockServer()
     owner = next(u for u in mock.store.users() if u.is_owner)
-    mock.store.mark_all_read(owner.id)  # nothing unread: the suite must re-mark a read one
+    settled(mock.store.mark_all_read(owner.id))  # nothing unread: the suite must re-mark a read one
     before = read_states(mock.store)[owner.username]
     assert run(in_process(mock), max_examples=3, quiet=True, select="test_inbox") == 0
     assert "their read_at is now a time of this run" in capsys.readouterr().out

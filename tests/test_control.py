@@ -20,9 +20,16 @@ SETTINGS = "/api/v2/notifications/settings"
 TEMPLATE = "f517da0b-cdc9-410f-ab89-a86107c420ed"
 
 
-async def test_health_answers_ok(client: httpx.AsyncClient) -> None:
+async def test_health_answers_ok_with_the_engine_limits_and_drops(
+        client: httpx.AsyncClient) -> None:
     response = await client.get("/__mock/health")
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok", "state": {"engine": "memory", "reachable": True, "data_lost_at": []},
+        "limits": {"outbox": 10_000, "inbox": 1_000, "dedupe": 100_000, "journal": 1000,
+                   "journal_entry_bytes": 4096, "faults": 1000},
+        "dropped": {"outbox": 0, "pending": 0, "inbox": 0, "dedupe": 0, "journal": 0,
+                    "journal_unrecorded": 0}}
 
 
 async def test_reset_puts_the_fixture_state_back(client: httpx.AsyncClient) -> None:

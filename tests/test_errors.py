@@ -72,7 +72,7 @@ async def test_a_bad_settings_body_is_400_before_permissions(
         detail: str) -> None:
     response = await client.put(SETTINGS, content=body, headers=auth(token))
     expect_error(response, 400, INVALID_JSON, detail)
-    assert mock.store.settings_json() == ""
+    assert await mock.store.settings_json() == ""
 
 
 @pytest.mark.parametrize(("body", "detail"), [
@@ -95,7 +95,7 @@ async def test_a_bad_preferences_body_is_400_and_writes_nothing(
         client: httpx.AsyncClient, mock: MockServer, body: bytes, detail: str) -> None:
     response = await client.put(PREFERENCES, content=body, headers=auth(OWNER))
     expect_error(response, 400, INVALID_JSON, detail)
-    assert mock.store.snapshot()["preferences"] == {}
+    assert (await mock.store.snapshot())["preferences"] == {}
 
 
 @pytest.mark.parametrize("content_type", [
@@ -132,7 +132,7 @@ async def test_the_first_json_value_counts_like_go_decoder(
         client: httpx.AsyncClient, mock: MockServer, body: bytes, stored: str) -> None:
     response = await client.put(SETTINGS, content=body, headers=auth(OWNER))
     expect_json(response, 200, {"notifier_paused": True})
-    assert mock.store.settings_json() == stored
+    assert await mock.store.settings_json() == stored
 
 
 async def test_a_large_broken_body_is_400(client: httpx.AsyncClient) -> None:
@@ -179,7 +179,7 @@ async def test_a_trailing_slash_is_not_redirected(client: httpx.AsyncClient, moc
     response = await client.request(method, SETTINGS + "/", headers=auth(OWNER),
                                     content=b'{"notifier_paused":true}')
     expect_error(response, 404, "Route not found.")
-    assert mock.store.settings_json() == ""
+    assert await mock.store.settings_json() == ""
 
 
 @pytest.mark.parametrize(("method", "path", "allow"), [

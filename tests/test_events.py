@@ -18,9 +18,10 @@ from mock_server.delivery import TEST_NOTIFICATION
 from mock_server.server import MockServer
 from mock_server.state.events import Memo, MemoryEvents
 from mock_server.state.keys import EVENTS
-from mock_server.state.redis_backend import connect
 from mock_server.state.redis_events import RedisEvents
+from mock_server.state.redis_link import RedisLink
 from tests.conftest import BOB_ID, MEMBER_ID
+from tests.helpers import settled
 from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.anyio
@@ -153,13 +154,17 @@ async def test_nothing_published_before_the_subscription_arrives() -> None:
 
 def test_delivery_publishes_the_inbox_rows_it_records(mock: MockServer) -> None:
     seen: list[list[dict[str, Any]]] = []
-    mock.enqueuer.events.publish = seen.append  # type: ignore[method-assign]
+
+    async def publish(rows: list[dict[str, Any]]) -> None:
+        seen.append(rows)
+
+    mock.enqueuer.events.publish = publish  # type: ignore[method-assign]
     member = mock.store.user_by_username("member")
     assert member is not None
-    receipt = mock.enqueuer.enqueue(TEST_NOTIFICATION, member, data={"n": "1"})
+    receipt = settled(mock.enqueuer.enqueue(TEST_NOTIFICATION, member, data={"n": "1"}))
     inbox_ids = [m["id"] for m in receipt.messages if m["method"] == "inbox"]
     assert [[r["id"] for r in rows] for rows in seen] == [inbox_ids]
-    assert mock.enqueuer.enqueue(TEST_NOTIFICATION, member, data={"n": "1"}).duplicate
+    assert settled(mock.enqueuer.enqueue(TEST_NOTIFICATION, member, data={"n": "1"})).duplicate
     assert len(seen) == 1, "a duplicate is recorded nowhere, so it is not published either"
 
 
@@ -175,8 +180,9 @@ def subscribers(client: redis.Redis) -> int:
 
 async def test_redis_carries_a_row_to_another_process_and_back_to_its_own(
         redis_url: str) -> None:
-    client = connect(redis_url)
-    here, there = RedisEvents(client, redis_url), RedisEvents(client, redis_url)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    here, there = (RedisEvents(RedisLink(redis_url), redis_url),
+                   RedisEvents(RedisLink(redis_url), redis_url))
     mine, theirs = Inbox(), Inbox()
     subscriptions = [await here.subscribe(MEMBER_ID, lambda _: True, mine),
                      await there.subscribe(MEMBER_ID, lambda _: True, theirs)]

@@ -16,6 +16,7 @@ from mock_server.config import MockConfig
 from mock_server.faults import Fault, FaultBook, FaultError, combine, parse_fault, parse_prefer
 from mock_server.server import MockServer
 from tests.conftest import MEMBER, OWNER, auth
+from tests.helpers import settled
 
 SETTINGS = "/api/v2/notifications/settings"
 DISPATCH = "/api/v2/notifications/dispatch-methods"
@@ -65,22 +66,22 @@ def test_prefer_headers_parse(header: str, fault: Fault | None) -> None:
 
 def fired(book: FaultBook, operation_id: str = "get-notifications-settings") -> list[Fault]:
     """The faults that fire for one call (none: an empty list)."""
-    outcome = book.take(operation_id, None)
+    outcome = settled(book.take(operation_id, None))
     return list(outcome.fired) if outcome else []
 
 
 def test_percent_faults_fire_on_that_share_of_calls() -> None:
     draws = iter([0.10, 0.40, 0.24, 0.99])
     book = FaultBook(rng=lambda: next(draws))
-    book.add(Fault(status=500, percent=25))
+    settled(book.add(Fault(status=500, percent=25)))
     assert [len(fired(book)) for _ in range(4)] == [1, 0, 1, 0]
 
 
 def test_counted_faults_go_away_after_their_last_call() -> None:
     book = FaultBook()
-    book.add(Fault(status=500, times=2))
+    settled(book.add(Fault(status=500, times=2)))
     assert [len(fired(book, "x")) for _ in range(3)] == [1, 1, 0]
-    assert book.faults() == []
+    assert settled(book.faults()) == []
 
 
 @asynccontextmanager
@@ -120,11 +121,11 @@ def test_combine_adds_every_delay_and_the_first_status_or_drop_decides(
 
 def test_a_decided_call_does_not_use_up_later_status_faults() -> None:
     book = FaultBook()
-    book.add(Fault(status=503))
-    later = book.add(Fault(status=500, times=1))
-    book.add(Fault(latency_ms=(1, 1)))
+    settled(book.add(Fault(status=503)))
+    later = settled(book.add(Fault(status=500, times=1)))
+    settled(book.add(Fault(latency_ms=(1, 1))))
     assert [f.status for f in fired(book)] == [503, None]
-    assert later in book.faults()
+    assert later in settled(book.faults())
 
 
 # Every ordering of a latency, a status and a drop fault (one, two or all three): the delays

@@ -20,7 +20,7 @@ from mock_server.deployment import DEFAULT_ACCESS_URL
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.server import MockServer
 from tests.conftest import MEMBER, OWNER, auth
-from tests.helpers import expect_empty, expect_json
+from tests.helpers import expect_empty, expect_json, settled
 
 DELETED = "f517da0b-cdc9-410f-ab89-a86107c420ed"
 ADMIN_ID = "5f8b8d7e-7d1a-4b0e-9d35-0c9b2a1f3e11"
@@ -315,13 +315,13 @@ def test_without_a_clock_the_inbox_is_recent() -> None:
 
 def test_reset_returns_to_the_same_inbox_rows() -> None:
     mock = MockServer()
-    seeded = mock.store.snapshot()["inbox"]
+    seeded = settled(mock.store.snapshot())["inbox"]
     assert len(seeded) == 15
     member = mock.store.seed.users[1]
-    mock.store.mark_all_read(member.id)
-    assert mock.store.snapshot()["inbox"] != seeded
-    mock.store.reset()
-    assert mock.store.snapshot()["inbox"] == seeded
+    settled(mock.store.mark_all_read(member.id))
+    assert settled(mock.store.snapshot())["inbox"] != seeded
+    settled(mock.store.reset())
+    assert settled(mock.store.snapshot())["inbox"] == seeded
 
 
 def test_inbox_yaml_is_optional() -> None:

@@ -27,7 +27,7 @@ from mock_server.server import MockServer
 from mock_server.state import Store
 from mock_server.state.file import read_state
 from tests.conftest import ADMIN_ID, BOB, BOB_ID, MEMBER, MEMBER_ID, OWNER, auth
-from tests.helpers import RESOURCE_NOT_FOUND, expect_empty, expect_error, expect_json
+from tests.helpers import RESOURCE_NOT_FOUND, expect_empty, expect_error, expect_json, settled
 from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.anyio
@@ -678,13 +678,13 @@ def test_the_same_notification_is_delivered_again_the_next_day() -> None:
 
     def duplicate_at(moment: datetime) -> bool:
         clock[0] = moment
-        return enqueuer.enqueue(UUID(AUTOBUILD), member,
-                                labels={"name": "dev", "reason": "x"}).duplicate
+        return settled(enqueuer.enqueue(UUID(AUTOBUILD), member,
+                                        labels={"name": "dev", "reason": "x"})).duplicate
 
     assert not duplicate_at(datetime(2026, 3, 1, 23, 59, tzinfo=UTC))
     assert duplicate_at(datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)), "the same UTC day"
     assert not duplicate_at(datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC)), "the next UTC day"
-    assert len(store.outbox()) == 2
+    assert len(settled(store.outbox())) == 2
 
 
 async def test_a_paused_notifier_holds_everything_until_resumed(
@@ -813,7 +813,7 @@ async def test_the_state_file_keeps_the_inbox_across_a_restart(tmp_path: Path) -
         await change_everything(client)
         wanted = await everyone(client)
     deadline = time.monotonic() + 30  # the file is written in the background; a hang guard
-    while (read_state(path) or {}).get("inbox") != first.store.snapshot()["inbox"]:
+    while (read_state(path) or {}).get("inbox") != (await first.store.snapshot())["inbox"]:
         assert time.monotonic() < deadline, "the state file never caught up"
         time.sleep(0.02)
     restarted = MockServer(config)

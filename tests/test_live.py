@@ -45,6 +45,7 @@ def test_a_chunked_body_is_read_whole_and_bodiless_answers_stay_bodiless(
         assert anonymous.json()["message"] == SIGNED_OUT
         assert anonymous.headers["www-authenticate"].startswith('Bearer realm="coder"')
 
-    assert live_mock.store.settings_json() == '{"notifier_paused":true}'
-    held = live_mock.store.snapshot()["pending"]  # paused: Coder holds it until resume
-    assert (live_mock.store.outbox(), [m["method"] for m in held]) == ([], ["smtp", "inbox"])
+    assert live_mock.run(live_mock.store.settings_json()) == '{"notifier_paused":true}'
+    held = live_mock.run(live_mock.store.snapshot())["pending"]  # paused: held until resume
+    assert (live_mock.run(live_mock.store.outbox()), [m["method"] for m in held]) == (
+        [], ["smtp", "inbox"])

@@ -108,7 +108,7 @@ async def test_a_member_cannot_write_another_user(client: httpx.AsyncClient, moc
                                                   user: str) -> None:
     response = await write(client, {DELETED: True}, user=user, token=MEMBER)
     expect_error(response, 400, USER_NOT_FOUND, f'queried user="{user}"')
-    assert mock.store.snapshot()["preferences"] == {}
+    assert (await mock.store.snapshot())["preferences"] == {}
 
 
 @pytest.mark.parametrize("user", ["member", MEMBER_ID, "me"])
@@ -147,7 +147,7 @@ async def test_newer_versions_answer_404(client: httpx.AsyncClient, mock: MockSe
     response = await client.request(method, path(user), json=changes({DELETED: True}),
                                     headers=auth(token))
     expect_error(response, 404, RESOURCE_NOT_FOUND)
-    assert mock.store.snapshot()["preferences"] == {}
+    assert (await mock.store.snapshot())["preferences"] == {}
 
 
 # Writing -----------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ async def test_a_bad_key_is_400_and_nothing_is_written(
     raw = json.dumps(changes({DELETED: True, key: True})).encode()  # \ud800 stays escaped
     response = await client.put(path("me"), content=raw, headers=auth(OWNER))
     expect_error(response, 400, BAD_KEY, detail)
-    assert mock.store.snapshot()["preferences"] == {}
+    assert (await mock.store.snapshot())["preferences"] == {}
 
 
 async def test_invalid_utf8_in_a_key_is_one_u_fffd_per_byte(client: httpx.AsyncClient) -> None:
@@ -193,7 +193,7 @@ async def test_an_unknown_template_is_400_naming_it(client: httpx.AsyncClient, m
     assert response.status_code == 400
     assert response.json()["message"] == "Invalid notification template ID."
     assert template in response.json()["detail"]
-    assert mock.store.snapshot()["preferences"] == {}
+    assert (await mock.store.snapshot())["preferences"] == {}
 
 
 @pytest.mark.parametrize("mock_config", [MockConfig(task_templates=True)], ids=["tasks"])
@@ -234,7 +234,7 @@ async def test_two_spellings_of_one_template_in_one_body_are_400(
     response = await write(client, {DELETED: True, DELETED.upper(): False})
     assert response.status_code == 400
     assert response.json()["message"] == "Duplicate notification template ID."
-    assert mock.store.snapshot()["preferences"] == {}
+    assert (await mock.store.snapshot())["preferences"] == {}
 
 
 @pytest.mark.parametrize("raw", [

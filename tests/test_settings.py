@@ -42,7 +42,7 @@ async def test_the_first_put_on_a_fresh_deployment_is_200_even_for_false(
     response = await put(client, body)
     expect_json(response, 200, {"notifier_paused": body == PAUSED})
     assert response.content == body + b"\n"
-    assert mock.store.settings_json() == body.decode()
+    assert await mock.store.settings_json() == body.decode()
 
 
 @READERS
@@ -50,9 +50,9 @@ async def test_the_first_put_on_a_fresh_deployment_is_200_even_for_false(
 async def test_an_unchanged_value_is_304_before_any_permission_check(
         client: httpx.AsyncClient, mock: MockServer, token: str, body: bytes) -> None:
     expect_json(await put(client, body), 200, {"notifier_paused": body == PAUSED})
-    changes = mock.store.snapshot()
+    changes = await mock.store.snapshot()
     expect_empty(await put(client, body, token), 304)
-    assert mock.store.snapshot() == changes
+    assert await mock.store.snapshot() == changes
 
 
 @pytest.mark.parametrize("body", [
@@ -72,7 +72,7 @@ async def test_a_member_changing_the_value_is_forbidden(
         client: httpx.AsyncClient, mock: MockServer, token: str, body: bytes) -> None:
     response = await put(client, body, token)
     expect_error(response, 403, "Forbidden.", FORBIDDEN_DETAIL)
-    assert mock.store.settings_json() == ""
+    assert await mock.store.settings_json() == ""
     expect_json(await client.get(SETTINGS, headers=auth(OWNER)), 200, {"notifier_paused": False})
 
 
@@ -80,7 +80,7 @@ async def test_a_member_cannot_resume_a_paused_notifier(client: httpx.AsyncClien
                                                        mock: MockServer) -> None:
     expect_json(await put(client, PAUSED), 200, {"notifier_paused": True})
     expect_error(await put(client, RUNNING, MEMBER), 403, "Forbidden.", FORBIDDEN_DETAIL)
-    assert mock.store.settings_json() == PAUSED.decode()
+    assert await mock.store.settings_json() == PAUSED.decode()
 
 
 @pytest.mark.parametrize("body", [
@@ -94,7 +94,7 @@ async def test_bodies_that_mean_false(client: httpx.AsyncClient, mock: MockServe
     expect_json(await put(client, PAUSED), 200, {"notifier_paused": True})
     response = await put(client, body)
     expect_json(response, 200, {"notifier_paused": False})
-    assert mock.store.settings_json() == RUNNING.decode()
+    assert await mock.store.settings_json() == RUNNING.decode()
     expect_empty(await put(client, body), 304)
 
 

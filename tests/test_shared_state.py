@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from mock_server.config import MockConfig
 from mock_server.faults import Fault, FaultBook
 from mock_server.server import MockServer
 from mock_server.state.redis_faults import RedisFaults
+from mock_server.state.redis_link import RedisLink
 from tests.conftest import MEMBER, OWNER, auth
 from tests.helpers import run_threads
 from tests.redis_server import redis_server
@@ -138,7 +139,7 @@ THREADS, ROUNDS = 8, 12
 
 
 def test_concurrent_writers_on_both_mocks_lose_no_update(pair: tuple[MockServer, ...]) -> None:
-    templates = [str(t.id) for t in pair[0].store.system_templates()
+    templates = [str(t.id) for t in pair[0].run(pair[0].store.system_templates())
                  if str(t.id) != TROUBLESHOOTING][:THREADS]  # the test notification stays on
 
     def writer(index: int) -> None:
@@ -162,24 +163,30 @@ def test_concurrent_writers_on_both_mocks_lose_no_update(pair: tuple[MockServer,
 def test_concurrent_upserts_through_two_stores_lose_nothing(redis_url: str) -> None:
     stores = [MockServer(MockConfig(state_url=redis_url)).store for _ in range(2)]
     user = stores[0].seed.users[0].id
-    templates = [t.id for t in stores[0].system_templates()[:THREADS]]
-    run_threads(THREADS, lambda index: [
-        stores[(index + n) % 2].upsert_preferences(user, {templates[index]: n % 2 == 1})
-        for n in range(40)])
-    assert {p.template_id: p.disabled for p in stores[1].preferences(user)} == dict.fromkeys(
-        templates, True)
+    templates = [t.id for t in asyncio.run(stores[0].system_templates())[:THREADS]]
+
+    async def rounds(index: int) -> None:
+        for n in range(40):
+            await stores[(index + n) % 2].upsert_preferences(user, {templates[index]: n % 2 == 1})
+
+    run_threads(THREADS, lambda index: asyncio.run(rounds(index)))
+    stored = asyncio.run(stores[1].preferences(user))
+    assert {p.template_id: p.disabled for p in stored} == dict.fromkeys(templates, True)
 
 
 def test_concurrent_takes_fire_a_limited_fault_exactly_times(redis_url: str) -> None:
-    books = [FaultBook(RedisFaults(redis.Redis.from_url(redis_url))) for _ in range(2)]
-    books[0].add(Fault(status=503, times=150))
+    books = [FaultBook(RedisFaults(RedisLink(redis_url, timeout=10))) for _ in range(2)]
+    asyncio.run(books[0].add(Fault(status=503, times=150)))
     fired: list[Fault] = []
-    run_threads(THREADS, lambda index: [
-        fired.extend(outcome.fired if (outcome := books[(index + n) % 2].take(
-            "get-notifications-settings", None)) else ())
-        for n in range(40)])
+
+    async def takes(index: int) -> None:
+        for n in range(40):
+            outcome = await books[(index + n) % 2].take("get-notifications-settings", None)
+            fired.extend(outcome.fired if outcome else ())
+
+    run_threads(THREADS, lambda index: asyncio.run(takes(index)))
     assert len(fired) == 150
-    assert books[1].faults() == []
+    assert asyncio.run(books[1].faults()) == []
 
 
 def test_a_reset_through_one_mock_resets_both(pair: tuple[MockServer, MockServer]) -> None:
@@ -196,8 +203,8 @@ def test_a_reset_through_one_mock_resets_both(pair: tuple[MockServer, MockServer
 def test_loading_other_fixtures_replaces_the_shared_state(pair: tuple[MockServer, ...]) -> None:
     first, second = pair
     call(first, "PUT", "/__mock/fixtures", json={"path": str(OTHER_FIXTURES)})
-    assert call(second, "GET", "/__mock/state") == first.store.snapshot()
-    assert first.store.snapshot()["preferences"] != {}
+    assert call(second, "GET", "/__mock/state") == first.run(first.store.snapshot())
+    assert first.run(first.store.snapshot())["preferences"] != {}
 
 
 def test_a_snapshot_restored_through_one_mock_is_the_state_of_both(
@@ -218,8 +225,12 @@ def test_a_snapshot_restored_through_one_mock_is_the_state_of_both(
 def test_a_replica_that_starts_later_joins_the_state(pair: tuple[MockServer, ...]) -> None:
     call(pair[0], "PUT", SETTINGS, json={"notifier_paused": True})
     late = MockServer(MockConfig(state_url=pair[0].config.state_url))
-    assert late.store.settings_json() == '{"notifier_paused":true}'
+    assert late.run(late.store.settings_json()) == '{"notifier_paused":true}'
     changes: list[str] = []
-    late.store.subscribe(lambda: changes.append("changed"))
-    late.store.clear_outbox()
+
+    async def listener() -> None:
+        changes.append("changed")
+
+    late.store.subscribe(listener)
+    late.run(late.store.clear_outbox())
     assert changes == ["changed"]

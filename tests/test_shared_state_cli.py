@@ -95,7 +95,8 @@ def mock_workers(*args: str) -> Iterator[MockProcess]:
 
 
 class JournalWriters:
-    """Which Redis connections append to the shared journal (MONITOR sees every command)."""
+    """Which Redis connections append to the shared journal (MONITOR sees every command; an
+    append is one script naming the journal's key)."""
 
     def __init__(self, url: str) -> None:
         self.addresses: set[str] = set()
@@ -112,7 +113,8 @@ class JournalWriters:
                 command = monitor.next_command()
                 if "stop-watching" in command["command"]:
                     return
-                if command["command"].lower().startswith("rpush coder-mock:journal"):
+                text = command["command"].lower()
+                if text.startswith("evalsha") and " coder-mock:journal " in text:  # append
                     self.addresses.add(f"{command['client_address']}:{command['client_port']}")
 
     def names(self) -> set[str]:

@@ -136,7 +136,7 @@ async def test_task_templates_when_configured(client: httpx.AsyncClient) -> None
 async def test_an_owner_sends_a_test_notification(client: httpx.AsyncClient,
                                                   mock: MockServer) -> None:
     expect_empty(await client.post(TEST, headers=auth(OWNER)), 204)
-    outbox = mock.store.outbox()
+    outbox = await mock.store.outbox()
     assert len(outbox) == 1
     assert outbox[0]["template_id"] == TROUBLESHOOTING
     assert outbox[0]["user_id"] == ADMIN_ID
@@ -146,14 +146,14 @@ async def test_an_owner_sends_a_test_notification(client: httpx.AsyncClient,
 async def test_the_request_body_is_not_read(client: httpx.AsyncClient, mock: MockServer) -> None:
     response = await client.post(TEST, headers=auth(OWNER), content=b"{not json")
     expect_empty(response, 204)
-    assert len(mock.store.outbox()) == 1
+    assert len(await mock.store.outbox()) == 1
 
 
 async def test_each_send_is_enqueued(client: httpx.AsyncClient, mock: MockServer) -> None:
     for _ in range(3):
         expect_empty(await client.post(TEST, headers=auth(OWNER)), 204)
-    assert [m["template_id"] for m in mock.store.outbox()] == [TROUBLESHOOTING] * 3
-    assert len({m["id"] for m in mock.store.outbox()}) == 3
+    assert [m["template_id"] for m in await mock.store.outbox()] == [TROUBLESHOOTING] * 3
+    assert len({m["id"] for m in await mock.store.outbox()}) == 3
 
 
 @pytest.mark.parametrize("token", [MEMBER, BOB], ids=["member", "bob"])
@@ -161,4 +161,4 @@ async def test_a_member_may_not_send_one(client: httpx.AsyncClient, mock: MockSe
                                          token: str) -> None:
     response = await client.post(TEST, headers=auth(token))
     expect_error(response, 403, "Forbidden.", FORBIDDEN_DETAIL)
-    assert mock.store.outbox() == []
+    assert await mock.store.outbox() == []

@@ -301,14 +301,14 @@ def test_other_methods_are_chis_405(live_mock: MockServer) -> None:
     ("/api/v2/notifications/nope", MEMBER, 404, {"message": "Route not found."}),
     ("/api/v2/nope", None, 404, {"message": "Route not found."}),
     ("/nope", None, 404, {"message": "Route not found."}),
-    ("/__mock/health", None, 200, {"status": "ok"}),
+    ("/__mock/faults", None, 200, []),
     ("/api/v2/notifications/inbox/watch/", MEMBER, 404, {"message": "Route not found."}),
 ])
 async def test_an_upgrade_where_there_is_no_socket_gets_that_paths_answer(
         live_mock: MockServer, path: str, token: str | None, status: int, body: Any) -> None:
     refused = await refusal(live_mock, token=token, path=path)
     assert (refused.status, refused.json()) == (status, body)
-    assert [e["websocket"] for e in live_mock.journal.entries()] == ["refused"]
+    assert [e["websocket"] for e in await live_mock.journal.entries()] == ["refused"]
 
 
 @pytest.mark.parametrize(("path", "token", "status"), [

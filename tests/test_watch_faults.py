@@ -96,7 +96,7 @@ async def test_a_command_line_fault_refuses_the_upgrade() -> None:
 async def test_a_drop_cuts_the_handshake_before_any_answer(live_mock: MockServer) -> None:
     with pytest.raises(InvalidMessage):
         await open_watch(live_mock, headers={"Prefer": "drop"})
-    entry = live_mock.journal.entries()[-1]
+    entry = (await live_mock.journal.entries())[-1]
     assert (entry["status"], entry["fault"]) == (None, "Prefer header: drop")
 
 

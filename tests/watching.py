@@ -89,8 +89,9 @@ async def closes_journaled(mock: MockServer, count: int = 1) -> list[dict[str, A
     """The journal once `count` socket sessions have ended (the server writes the close entry
     when its side of the socket is done, which may be after the client's side)."""
     for _ in range(int(WAIT / 0.02)):
-        entries = mock.journal.entries()
+        entries = await mock.journal.entries()
         if sum(1 for entry in entries if entry.get("websocket") == "close") >= count:
             return entries
         await asyncio.sleep(0.02)
-    raise AssertionError(f"fewer than {count} socket sessions ended: {mock.journal.entries()}")
+    entries = await mock.journal.entries()
+    raise AssertionError(f"fewer than {count} socket sessions ended: {entries}")

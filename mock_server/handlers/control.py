@@ -26,6 +26,7 @@ class ControlHandlers:
     """What a UI developer does to the mock between (or during) test runs."""
 
     def __init__(self, deployment: Deployment, *, operation_ids: Collection[str]) -> None:
+        self.deployment = deployment
         self.store = deployment.store
         self.journal = deployment.journal
         self.book = deployment.faults
@@ -33,12 +34,14 @@ class ControlHandlers:
         self.operation_ids = frozenset(operation_ids)
 
     async def health(self, _call: Call) -> Response:
-        """For scripts that wait for the mock to come up."""
-        return json_response({"status": "ok"})
+        """For scripts that wait for the mock to come up: 200 once it can serve, 503 (with why)
+        while its shared state is unreachable; answered within the state timeout."""
+        report = await self.deployment.health()
+        return json_response(report, status=200 if report["status"] == "ok" else 503)
 
     async def reset(self, _call: Call) -> Response:
         """Back to the current fixture set's state."""
-        self.store.reset()
+        await self.store.reset()
         return no_content()
 
     async def fixtures(self, _call: Call) -> Response:
@@ -52,21 +55,21 @@ class ControlHandlers:
             seed = load_seed(path)
         except FixtureError as exc:
             raise errors.CoderError(400, "Cannot load the fixture set.", detail=str(exc)) from None
-        self.store.reset(seed)
+        await self.store.reset(seed)
         return json_response(_describe(seed))
 
     async def state(self, _call: Call) -> Response:
         """Everything that changes at run time, to save and restore later."""
-        return json_response(self.store.snapshot())
+        return json_response(await self.store.snapshot())
 
     async def put_state(self, call: Call) -> Response:
         """Restore a snapshot taken by GET /state."""
         try:
-            self.store.restore(call.body)
+            await self.store.restore(call.body)
         except ValueError as exc:
             raise errors.CoderError(400, "Cannot restore this state.", detail=str(exc)) from None
-        if not self.enqueuer.paused():
-            self.enqueuer.release()  # held messages of a state that is not paused go out
+        if not await self.enqueuer.paused():
+            await self.enqueuer.release()  # held messages of a state that is not paused go out
         return no_content()
 
     async def send_notification(self, call: Call) -> Response:
@@ -74,7 +77,7 @@ class ControlHandlers:
         body = call.body
         user = self._user(body["user"])
         try:
-            receipt = self.enqueuer.enqueue(
+            receipt = await self.enqueuer.enqueue(
                 UUID(body["template_id"]), user, labels=body.get("labels"),
                 data=body.get("data"), targets=[UUID(t) for t in body.get("targets", [])])
         except UnknownTemplate as exc:
@@ -103,26 +106,26 @@ class ControlHandlers:
 
     async def outbox(self, _call: Call) -> Response:
         """Notifications the mock "sent" (test notifications), oldest first."""
-        return json_response(self.store.outbox())
+        return json_response(await self.store.outbox())
 
     async def clear_outbox(self, _call: Call) -> Response:
         """Empty the outbox."""
-        self.store.clear_outbox()
+        await self.store.clear_outbox()
         return no_content()
 
     async def journal_entries(self, call: Call) -> Response:
         """The calls answered so far (the last `limit`), oldest first."""
         limit = call.query("limit")
-        return json_response(self.journal.entries(int(limit) if limit else None))
+        return json_response(await self.journal.entries(int(limit) if limit else None))
 
     async def clear_journal(self, _call: Call) -> Response:
         """Forget the calls."""
-        self.journal.clear()
+        await self.journal.clear()
         return no_content()
 
     async def faults(self, _call: Call) -> Response:
         """The active faults."""
-        return json_response([fault.to_json() for fault in self.book.faults()])
+        return json_response([fault.to_json() for fault in await self.book.faults()])
 
     async def add_fault(self, call: Call) -> Response:
         """Inject a fault into calls of one operation (or all), optionally of one user."""
@@ -138,20 +141,20 @@ class ControlHandlers:
                                      users=self.store.seed.users)
             if unknown is not None:
                 raise FaultError(unknown)
-            fault = self.book.add(fault)
+            fault = await self.book.add(fault)
         except FaultError as exc:
             raise errors.CoderError(400, "Invalid fault.", detail=str(exc)) from None
         return json_response(fault.to_json(), status=201)
 
     async def clear_faults(self, _call: Call) -> Response:
         """Remove every fault."""
-        self.book.clear()
+        await self.book.clear()
         return no_content()
 
     async def remove_fault(self, call: Call) -> Response:
         """Remove one fault by id."""
         fault_id = int(call.path("id"))
-        if not self.book.remove(fault_id):
+        if not await self.book.remove(fault_id):
             raise errors.CoderError(404, "No such fault.",
                                     detail=f"no active fault has id {fault_id}")
         return no_content()

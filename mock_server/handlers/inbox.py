@@ -29,7 +29,7 @@ class InboxHandlers:
     async def list(self, call: Call) -> Response:
         """A page of 25, newest first; `unread_count` ignores the filters."""
         query = inbox.parse_query(call.scope.get("query_string", b""), inbox.LIST_PARAMETERS)
-        rows = self.store.inbox(call.caller.user.id)
+        rows = await self.store.inbox(call.caller.user.id)
         return json_response({"notifications": inbox.page(rows, query),
                               "unread_count": inbox.unread_count(rows)})
 
@@ -37,25 +37,26 @@ class InboxHandlers:
         """`is_read: true` sets `read_at` to now, anything else back to `null`."""
         row_id = parse_uuid_param(call.path("id"))
         user = call.caller.user
-        row = self.store.set_read(user.id, str(row_id), read=call.body.get("is_read") is True)
+        row = await self.store.set_read(user.id, str(row_id),
+                                        read=call.body.get("is_read") is True)
         if row is None:
             raise errors.CoderError(400, READ_STATUS_FAILED, detail=(
                 f"You have no inbox notification with id {row_id}. (A real Coder answers 500 "
                 "here, for an unknown id and for another user's alike.)"))
         return json_response({"notification": inbox.with_icon(row),
-                              "unread_count": inbox.unread_count(self.store.inbox(user.id))})
+                              "unread_count": inbox.unread_count(await self.store.inbox(user.id))})
 
     async def mark_all_read(self, call: Call) -> Response:
         """Every unread notification of the caller, read now."""
-        self.store.mark_all_read(call.caller.user.id)
+        await self.store.mark_all_read(call.caller.user.id)
         return no_content(204)
 
     async def custom(self, call: Call) -> Response:
         """Send a Custom Notification to oneself (members too), checked as codersdk checks it."""
         title, message = custom_content(call.body.get("content"))
         try:
-            self.enqueuer.enqueue(CUSTOM_NOTIFICATION, call.caller.user,
-                                  labels={"custom_title": title, "custom_message": message})
+            await self.enqueuer.enqueue(CUSTOM_NOTIFICATION, call.caller.user,
+                                        labels={"custom_title": title, "custom_message": message})
         except NotificationDisabled:  # as the test notification answers it
             raise errors.CoderError(500, "Failed to send custom notification",
                                     detail="notification is not enabled") from None

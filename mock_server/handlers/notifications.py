@@ -33,34 +33,39 @@ class NotificationHandlers:
 
     async def settings(self, _call: Call) -> Response:
         """The stored flag; a deployment that never stored one is not paused."""
-        stored = self.store.settings_json()
+        stored = await self.store.settings_json()
         return json_response(json.loads(stored) if stored else {"notifier_paused": False})
 
     async def put_settings(self, call: Call) -> Response:
-        """Compare first (304 even for members), then require an owner, then store and echo."""
+        """Compare first (304 even for members), then require an owner, then store and echo.
+
+        The store compares and sets at once: of two identical PUTs racing (on any process), one
+        changes the settings (200) and the other finds them unchanged (304), as it would after.
+        """
         paused = bool(call.body.get("notifier_paused"))
         canonical = settings_text(paused)
-        if canonical == self.store.settings_json():
+        if canonical == await self.store.settings_json():
             return no_content(304)
         if not call.caller.user.is_owner:
             raise errors.forbidden()
-        self.store.put_settings_json(canonical)
+        if not await self.store.put_settings_json(canonical):
+            return no_content(304)
         if not paused:
-            self.enqueuer.release()  # what was held while paused goes out now
+            await self.enqueuer.release()  # what was held while paused goes out now
         return json_response({"notifier_paused": paused})
 
     async def system_templates(self, _call: Call) -> Response:
         """Every system template, sorted by name."""
-        return encoded_response(self.store.system_templates_json())
+        return encoded_response(await self.store.system_templates_json())
 
     async def custom_templates(self, _call: Call) -> Response:
         """The custom templates (the Custom Notification), as the system list shows templates."""
-        return json_response([t.to_json() for t in self.store.custom_templates()])
+        return json_response([t.to_json() for t in await self.store.custom_templates()])
 
     async def put_template_method(self, call: Call) -> Response:
         """Owner only (anyone else, like an unknown id, gets Coder's 404); 304 when unchanged."""
         template_id = parse_uuid_param(call.path("notification_template"))
-        template = self.store.template(template_id)
+        template = await self.store.template(template_id)
         if template is None or not call.caller.user.is_owner:
             raise errors.CoderError(404, errors.RESOURCE_NOT_FOUND)
         method = call.body.get("method") or ""
@@ -70,7 +75,7 @@ class NotificationHandlers:
                 "available options")}])
         if method == template.method:
             return no_content(304)
-        self.store.set_template_method(template.id, method)
+        await self.store.set_template_method(template.id, method)
         return json_response({"message": "Successfully updated notification template method."})
 
     async def send_test(self, call: Call) -> Response:
@@ -80,8 +85,8 @@ class NotificationHandlers:
         user = call.caller.user
         try:
             # Coder adds the time (to the nanosecond) so that each test is a new notification
-            self.enqueuer.enqueue(TEST_NOTIFICATION, user,
-                                  data={"timestamp": wire.format_time_ns(time.time_ns())})
+            await self.enqueuer.enqueue(TEST_NOTIFICATION, user,
+                                        data={"timestamp": wire.format_time_ns(time.time_ns())})
         except NotificationDisabled:  # Coder's answer: the database trigger refused the enqueue
             raise errors.CoderError(500, "Failed to send test notification",
                                     detail="notification is not enabled") from None

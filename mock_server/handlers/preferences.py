@@ -23,14 +23,14 @@ class PreferenceHandlers:
 
     async def read(self, call: Call) -> Response:
         """Stored preferences only; `null` (not `[]`) when there are none, as Go encodes nil."""
-        stored = self.store.preferences(call.subject.id)
+        stored = await self.store.preferences(call.subject.id)
         return json_response([p.to_json() for p in stored] or None)
 
     async def write(self, call: Call) -> Response:
         """Check every key before writing any, upsert all, answer every stored preference."""
         changes = parse_changes(call.body.get("template_disabled_map") or {})
         try:
-            stored = self.store.upsert_preferences(call.subject.id, changes)
+            stored = await self.store.upsert_preferences(call.subject.id, changes)
         except UnknownTemplate as exc:
             raise errors.CoderError(
                 400, "Invalid notification template ID.",

@@ -13,6 +13,7 @@ answer, so nothing is drained for it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,22 +68,25 @@ class _Body:
 class BodyLimitMiddleware:
     """Refuse bodies over `limit` bytes, or slower than `timeout` seconds, then close."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, timeout: float) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, timeout: float,
+                 paths: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
         self.timeout = timeout
+        self.paths = dict(paths or {})  # a limit of their own (PUT /__mock/state: any state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope["path"], self.limit)
         drain = (b"expect", b"100-continue") not in (
             (name, value.lower()) for name, value in scope["headers"])
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await answer(errors.payload_too_large(self.limit), receive, send, drain=drain)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await answer(errors.payload_too_large(limit), receive, send, drain=drain)
                 return
-        body = _Body(receive, limit=self.limit, timeout=self.timeout)
+        body = _Body(receive, limit=limit, timeout=self.timeout)
         started = False
 
         async def tracked(message: Message) -> None:

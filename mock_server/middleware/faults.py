@@ -32,7 +32,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         context = context_of(scope)
-        outcome = outcome_for(self.book, context, one_call_fault(scope))
+        outcome = await outcome_for(self.book, context, one_call_fault(scope))
         if outcome is None:
             await self.app(scope, receive, send)
             return
@@ -47,11 +47,12 @@ class FaultMiddleware:
             raise injected(decider)
 
 
-def outcome_for(book: FaultBook, context: RequestContext, one_call: Fault | None) -> Outcome | None:
+async def outcome_for(book: FaultBook, context: RequestContext,
+                      one_call: Fault | None) -> Outcome | None:
     """What the faults do to this call (`combine`, in the book): a one-call fault replaces the
     active ones; the journal learns which fired."""
     outcome = (book.one_call(one_call) if one_call is not None
-               else book.take(context.operation_id, context.caller))
+               else await book.take(context.operation_id, context.caller))
     if outcome is not None:
         context.fault = outcome.describe()
     return outcome

@@ -3,6 +3,7 @@ for a watch socket also its opening, each message sent and how it closed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ class JournalMiddleware:
     def __init__(self, app: ASGIApp, *, journal: Journal) -> None:
         self.app = app
         self.journal = journal
+        self._writes: set[asyncio.Task[None]] = set()  # a socket's entries, being written
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -28,7 +30,7 @@ class JournalMiddleware:
         started = time.perf_counter()
         status = 0
         if context.websocket is not None:
-            context.websocket.listen(lambda kind, fields: self.journal.record(
+            context.websocket.listen(lambda kind, fields: self._record_soon(
                 {**_entry(scope, context, 101, started), "websocket": kind, **fields}))
 
         async def watch(message: Message) -> None:
@@ -42,7 +44,13 @@ class JournalMiddleware:
         finally:
             entry = _entry(scope, context, status, started)
             upgrade = context.websocket
-            self.journal.record(entry if upgrade is None else {**entry, **upgrade.summary()})
+            await self.journal.record(entry if upgrade is None else {**entry, **upgrade.summary()})
+
+    def _record_soon(self, entry: dict[str, Any]) -> None:
+        """A socket's event, told synchronously, written by a task of its own (kept till done)."""
+        task = asyncio.get_running_loop().create_task(self.journal.record(entry))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
 
 def _entry(scope: Scope, context: RequestContext, status: int,

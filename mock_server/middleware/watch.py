@@ -54,7 +54,7 @@ class WatchMiddleware:
         if scope["method"] != "GET":
             raise HTTPException(405)  # chi: the route serves GET only
         query_string, prefer = split_prefer(scope.get("query_string", b""))
-        outcome = outcome_for(self.book, context, one_call_fault(scope, prefer))
+        outcome = await outcome_for(self.book, context, one_call_fault(scope, prefer))
         decider = outcome.decider if outcome is not None else None
         if decider is not None and decider.status is not None:
             raise injected(decider)  # the upgrade refused with the fault's status

@@ -171,7 +171,7 @@ class MemoryEvents:
     def __init__(self) -> None:
         self._fanout = FanOut()
 
-    def publish(self, rows: Sequence[InboxRow]) -> None:
+    async def publish(self, rows: Sequence[InboxRow]) -> None:
         """Deliver each row now, from whatever thread recorded it."""
         for row in rows:
             self._fanout.deliver(row)

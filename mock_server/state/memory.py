@@ -1,4 +1,8 @@
-"""The in-memory engine: this process's state, faults and journal, each behind its own lock."""
+"""The in-memory engine: this process's state, faults and journal, each behind its own lock.
+
+The methods are coroutines only to share the backends' one interface: none awaits, so each
+runs whole under a threading lock (tests call them from several threads and loops at once).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from mock_server.models import Preference
-from mock_server.state.backend import Backends
+from mock_server.state.backend import Backends, Limits
 from mock_server.state.events import MemoryEvents
 from mock_server.state.model import InboxRow, Message, State
 
@@ -20,18 +24,39 @@ if TYPE_CHECKING:
     from mock_server.faults import Fault
 
 
-def open_backends() -> Backends:
+def open_backends(limits: Limits | None = None) -> Backends:
     """Fresh storages for one process."""
-    return Backends(state=MemoryState(), faults=MemoryFaults(), journal=MemoryJournal(),
-                    events=MemoryEvents())
+    return Backends(state=MemoryState(limits), faults=MemoryFaults(), journal=MemoryJournal(),
+                    events=MemoryEvents(), engine=MemoryEngine())
+
+
+class MemoryEngine:
+    """This process's memory is always there."""
+
+    async def health(self) -> dict[str, Any]:
+        """Always reachable."""
+        return {"engine": "memory", "reachable": True}
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+
+def _trim(items: list[Any], limit: int) -> int:
+    """Drop the oldest beyond `limit`; how many went."""
+    over = len(items) - limit
+    if over > 0:
+        del items[:over]
+    return max(over, 0)
 
 
 class MemoryState:
     """StateBackend in this process: one State-shaped set of containers and one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self._lock = threading.Lock()
         self._initialised = False
+        self._dropped = dict.fromkeys(("outbox", "pending", "inbox", "dedupe"), 0)
         self._put(State())
 
     def _put(self, state: State) -> None:
@@ -42,16 +67,22 @@ class MemoryState:
         self._pending = list(state.pending)
         self._inbox = {uid: {row["id"]: row for row in rows} for uid, rows in state.inbox.items()}
         self._methods = dict(state.template_methods)
-        self._dedupe = set(state.dedupe)
+        self._dedupe = dict.fromkeys(sorted(state.dedupe))  # an ordered set, oldest first
 
-    def initialise(self, state: State) -> None:
+    def epoch(self) -> int:
+        """Memory never loses what it holds."""
+        return 0
+
+    async def initialise(self, state: State) -> bool:
         """A process's memory starts empty: the first call always writes."""
         with self._lock:
-            if not self._initialised:
-                self._put(state)
-                self._initialised = True
+            if self._initialised:
+                return False
+            self._put(state)
+            self._initialised = True
+            return True
 
-    def read(self) -> State:
+    async def read(self) -> State:
         """A copy of everything, taken under the lock."""
         with self._lock:
             return State(
@@ -60,28 +91,29 @@ class MemoryState:
                 inbox={uid: tuple(rows.values()) for uid, rows in self._inbox.items()},
                 template_methods=dict(self._methods), dedupe=frozenset(self._dedupe))
 
-    def replace(self, state: State) -> None:
+    async def replace(self, state: State) -> None:
         """Swap the whole state at once."""
         with self._lock:
             self._put(state)
             self._initialised = True
 
-    def settings(self) -> str:
+    async def settings(self) -> str:
         """The settings text."""
         return self._settings
 
-    def put_settings(self, text: str) -> None:
-        """Store new settings text."""
+    async def change_settings(self, text: str) -> bool:
+        """Compare and set under the lock."""
         with self._lock:
-            self._settings = text
+            changed, self._settings = self._settings != text, text
+            return changed
 
-    def preferences(self, user_id: UUID) -> tuple[Preference, ...]:
+    async def preferences(self, user_id: UUID) -> tuple[Preference, ...]:
         """The user's preferences, first-stored order."""
         with self._lock:
             return tuple(self._preferences.get(user_id, {}).values())
 
-    def upsert_preferences(self, user_id: UUID, changes: Mapping[UUID, bool],
-                           at: datetime) -> tuple[Preference, ...]:
+    async def upsert_preferences(self, user_id: UUID, changes: Mapping[UUID, bool],
+                                 at: datetime) -> tuple[Preference, ...]:
         """Merge under the lock, so concurrent writers of one user lose nothing."""
         with self._lock:
             stored = self._preferences.setdefault(user_id, {})
@@ -89,42 +121,52 @@ class MemoryState:
                 stored[template_id] = Preference(template_id, disabled, at)
             return tuple(stored.values())
 
-    def record(self, *, outbox: Sequence[Message] = (), inbox: Sequence[InboxRow] = (),
-               pending: Sequence[Message] = (), dedupe: str | None = None) -> bool:
-        """Check the key and append, all under the lock."""
+    async def record(self, *, outbox: Sequence[Message] = (), inbox: Sequence[InboxRow] = (),
+                     pending: Sequence[Message] = (), dedupe: str | None = None) -> bool:
+        """Check the key, append and trim, all under the lock."""
         with self._lock:
             if dedupe is not None:
                 if dedupe in self._dedupe:
                     return False
-                self._dedupe.add(dedupe)
+                self._dedupe[dedupe] = None
+                if len(self._dedupe) > self.limits.dedupe:
+                    del self._dedupe[next(iter(self._dedupe))]
+                    self._dropped["dedupe"] += 1
             self._outbox.extend(outbox)
+            self._dropped["outbox"] += _trim(self._outbox, self.limits.outbox)
             self._pending.extend(pending)
+            self._dropped["pending"] += _trim(self._pending, self.limits.outbox)
             for row in inbox:
-                self._inbox.setdefault(UUID(row["user_id"]), {})[row["id"]] = row
+                rows = self._inbox.setdefault(UUID(row["user_id"]), {})
+                rows[row["id"]] = row
+                while len(rows) > self.limits.inbox:
+                    del rows[next(iter(rows))]
+                    self._dropped["inbox"] += 1
             return True
 
-    def take_pending(self) -> list[Message]:
+    async def take_pending(self) -> list[Message]:
         """Swap the held list for an empty one."""
         with self._lock:
             taken, self._pending = self._pending, []
         return taken
 
-    def outbox(self) -> list[Message]:
+    async def outbox(self) -> list[Message]:
         """A copy, oldest first."""
         with self._lock:
             return list(self._outbox)
 
-    def clear_outbox(self) -> None:
+    async def clear_outbox(self) -> None:
         """Empty it."""
         with self._lock:
             self._outbox = []
 
-    def inbox(self, user_id: UUID) -> list[InboxRow]:
+    async def inbox(self, user_id: UUID) -> list[InboxRow]:
         """A copy, oldest first."""
         with self._lock:
             return list(self._inbox.get(user_id, {}).values())
 
-    def set_read_at(self, user_id: UUID, row_id: str, read_at: str | None) -> InboxRow | None:
+    async def set_read_at(self, user_id: UUID, row_id: str,
+                          read_at: str | None) -> InboxRow | None:
         """Replace the row, if it is the user's."""
         with self._lock:
             rows = self._inbox.get(user_id, {})
@@ -133,7 +175,7 @@ class MemoryState:
             rows[row_id] = {**rows[row_id], "read_at": read_at}
             return rows[row_id]
 
-    def mark_all_read(self, user_id: UUID, read_at: str) -> None:
+    async def mark_all_read(self, user_id: UUID, read_at: str) -> None:
         """Every unread row of the user, under the lock."""
         with self._lock:
             rows = self._inbox.get(user_id, {})
@@ -141,15 +183,20 @@ class MemoryState:
                 if row["read_at"] is None:
                     rows[row_id] = {**row, "read_at": read_at}
 
-    def template_methods(self) -> dict[UUID, str]:
+    async def template_methods(self) -> dict[UUID, str]:
         """A copy."""
         with self._lock:
             return dict(self._methods)
 
-    def set_template_method(self, template_id: UUID, method: str) -> None:
+    async def set_template_method(self, template_id: UUID, method: str) -> None:
         """Set it."""
         with self._lock:
             self._methods[template_id] = method
+
+    async def dropped(self) -> dict[str, int]:
+        """A copy of the counts."""
+        with self._lock:
+            return dict(self._dropped)
 
 
 class MemoryFaults:
@@ -160,28 +207,28 @@ class MemoryFaults:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def add(self, fault: Fault) -> Fault:
+    async def add(self, fault: Fault) -> Fault:
         """Append under the next id."""
         with self._lock:
             fault = replace(fault, id=next(self._ids))
             self._faults.append(fault)
         return fault
 
-    def add_once(self, faults: Sequence[Fault]) -> None:
+    async def add_once(self, faults: Sequence[Fault]) -> None:
         """A process's own storage is new: add them all."""
         for fault in faults:
-            self.add(fault)
+            await self.add(fault)
 
-    def all(self) -> list[Fault]:
+    async def all(self) -> list[Fault]:
         """A copy, oldest first."""
         with self._lock:
             return list(self._faults)
 
-    def has_any(self) -> bool:
+    async def has_any(self) -> bool:
         """No lock needed to read a list's length."""
         return bool(self._faults)
 
-    def count_down(self, fault_id: int) -> bool:
+    async def count_down(self, fault_id: int) -> bool:
         """Take one call; the fault goes away after its last."""
         with self._lock:
             for index, current in enumerate(self._faults):
@@ -191,14 +238,14 @@ class MemoryFaults:
                     return True
         return False
 
-    def remove(self, fault_id: int) -> bool:
+    async def remove(self, fault_id: int) -> bool:
         """Drop one by id."""
         with self._lock:
             kept = [f for f in self._faults if f.id != fault_id]
             found, self._faults = len(kept) != len(self._faults), kept
         return found
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         """Drop them all."""
         with self._lock:
             self._faults = []
@@ -210,21 +257,27 @@ class MemoryJournal:
     def __init__(self) -> None:
         self._entries: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
+        self._dropped = 0
 
-    def append(self, entry: dict[str, Any], *, keep: int) -> None:
+    async def append(self, entry: dict[str, Any], *, keep: int) -> None:
         """Append; the oldest fall out beyond `keep`."""
         with self._lock:
             self._entries.append(entry)
             while len(self._entries) > keep:
                 self._entries.popleft()
+                self._dropped += 1
 
-    def recent(self, limit: int | None) -> list[dict[str, Any]]:
+    async def recent(self, limit: int | None) -> list[dict[str, Any]]:
         """The newest `limit`, oldest first."""
         with self._lock:
             entries = list(self._entries)
         return entries[-limit:] if limit else entries
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         """Empty it."""
         with self._lock:
             self._entries.clear()
+
+    async def dropped(self) -> int:
+        """Entries that fell out."""
+        return self._dropped

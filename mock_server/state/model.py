@@ -58,23 +58,81 @@ class State:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> State:
-        """Check a whole JSON form before any backend writes it; ValueError says what is wrong."""
+        """Check a whole JSON form before any backend writes it; ValueError names the key or
+        entry that is wrong (`inbox[3]: missing 'created_at'`) and what was expected."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"a state is a JSON object, not {type(data).__name__}")
+            raise ValueError(f"a state is a JSON object, not {_kind(data)}")
+        unknown = sorted(set(data) - set(PARTS))
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r}: a state has {', '.join(PARTS)}")
+        parts = {name: _part(name, data[name]) for name in PARTS if name in data}
+        return cls(**parts)
+
+
+PARTS = ("settings", "preferences", "outbox", "pending", "inbox", "template_methods", "dedupe")
+
+
+def _part(name: str, value: Any) -> Any:
+    """One part of a state's JSON form, parsed; errors say where in the part."""
+    if name == "settings":
+        return parse_settings(value)
+    if name in ("outbox", "pending"):
+        return tuple(_each(name, value, _message))
+    if name == "inbox":
+        return group_inbox(_each(name, value, parse_inbox_row))
+    if name == "dedupe":
+        return frozenset(_each(name, value, _string))
+    parse = parse_preferences if name == "preferences" else parse_method
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name}: expected a JSON object, not {_kind(value)}")
+    parsed = {}
+    for key, item in value.items():
         try:
-            preferences = {UUID(uid): parse_preferences(rows)
-                           for uid, rows in data.get("preferences", {}).items()}
-            outbox = tuple(dict(message) for message in data.get("outbox", []))
-            pending = tuple(dict(message) for message in data.get("pending", []))
-            inbox = group_inbox(parse_inbox_row(row) for row in data.get("inbox", []))
-            methods = {UUID(tid): parse_method(method)
-                       for tid, method in data.get("template_methods", {}).items()}
-            dedupe = frozenset(str(key) for key in data.get("dedupe", []))
+            uid = UUID(key)
+        except ValueError:
+            raise ValueError(f"{name}: key {key!r} is not a UUID") from None
+        try:
+            parsed[uid] = parse(item)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{type(exc).__name__}: {exc}") from None
-        return cls(settings=parse_settings(data.get("settings", "")), preferences=preferences,
-                   outbox=outbox, pending=pending, inbox=inbox, template_methods=methods,
-                   dedupe=dedupe)
+            raise ValueError(f"{name}[{key!r}]: {_reason(exc)}") from None
+    return parsed
+
+
+def _each(name: str, items: Any, parse: Any) -> list[Any]:
+    if not isinstance(items, list):
+        raise ValueError(f"{name}: expected a JSON array, not {_kind(items)}")
+    parsed = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(parse(item))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{name}[{index}]: {_reason(exc)}") from None
+    return parsed
+
+
+def _message(value: Any) -> Message:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"a message is a JSON object, not {_kind(value)}")
+    return dict(value)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, not {_kind(value)}")
+    return value
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}"
+    return str(exc) if str(exc) else type(exc).__name__
+
+
+def _kind(value: Any) -> str:
+    """A value's JSON type, as an error names it."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def group_inbox(rows: Iterable[InboxRow]) -> dict[UUID, tuple[InboxRow, ...]]:

@@ -24,6 +24,7 @@ import redis.asyncio
 from mock_server.state.events import Accepts, FanOut, Receiver, Subscription
 from mock_server.state.keys import EVENTS
 from mock_server.state.model import InboxRow
+from mock_server.state.redis_link import OUTAGE_ERRORS, RedisLink
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ RETRY_AFTER = 1.0  # seconds between attempts after the listener lost its connec
 class RedisEvents:
     """EventStorage over Redis pub/sub: one channel, one listener task per process."""
 
-    def __init__(self, client: redis.Redis, url: str) -> None:
-        self._redis = client
+    def __init__(self, link: RedisLink, url: str) -> None:
+        self._link = link
         self._url = url
         self._fanout = FanOut()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -43,14 +44,18 @@ class RedisEvents:
         self._ready = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
-    def publish(self, rows: Sequence[InboxRow]) -> None:
-        """One message per row, for every process listening (this one included)."""
+    async def publish(self, rows: Sequence[InboxRow]) -> None:
+        """One message per row, for every process listening (this one included); with Redis
+        unreachable the events are lost (the rows are recorded), as Coder's pubsub drops them."""
         if not rows:
             return
-        with self._redis.pipeline(transaction=False) as pipe:
-            for row in rows:
-                pipe.publish(EVENTS, json.dumps(row))
-            pipe.execute()
+        try:
+            async with self._link.client().pipeline(transaction=False) as pipe:
+                for row in rows:
+                    pipe.publish(EVENTS, json.dumps(row))
+                await pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            self._link.failed(exc)
 
     async def subscribe(self, user_id: str, accepts: Accepts,
                         receiver: Receiver) -> Subscription:

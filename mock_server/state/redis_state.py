@@ -1,22 +1,31 @@
 """Settings, preferences, messages, inboxes and template methods in Redis (`--state redis://`).
 
-Values are the parts of the State's JSON form. Every write is one transaction or Lua script, so
-concurrent writers in different processes never lose an update.
+Values are the parts of the State's JSON form. Every write is one Lua script (redis_scripts.py)
+or one optimistic transaction, so concurrent writers in different processes never lose an
+update. A state is seeded only while the seed marker is missing, and a seed never writes over a
+key that exists: a worker or replica starting after Redis lost its data restores the fixture
+parts nobody has written since, and no acknowledged write.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-import redis
+import redis.asyncio
 
 from mock_server import wire
 from mock_server.models import Preference
+from mock_server.state import redis_scripts
+from mock_server.state.backend import Limits
 from mock_server.state.keys import (
     DEDUPE,
+    DEDUPE_ORDER,
+    DROPPED,
     INBOX,
     INBOX_USERS,
     METHODS,
@@ -33,90 +42,68 @@ from mock_server.state.model import (
     parse_preferences,
     preferences_json,
 )
+from mock_server.state.redis_link import RedisLink, guarded
 
-# Merge changes into a user's rows in place (first-stored order kept) and return them all.
-_UPSERT = """
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-local rows = raw and cjson.decode(raw) or {}
-local at = {}
-for i, row in ipairs(rows) do at[row.id] = i end
-for _, change in ipairs(cjson.decode(ARGV[3])) do
-  local row = {id = change[1], disabled = change[2], updated_at = ARGV[2]}
-  if at[change[1]] then rows[at[change[1]]] = row else
-    rows[#rows + 1] = row
-    at[change[1]] = #rows
-  end
-end
-local encoded = '[]'
-if #rows > 0 then encoded = cjson.encode(rows) end
-redis.call('HSET', KEYS[1], ARGV[1], encoded)
-return encoded
-"""
-
-# Append messages sent and held and inbox rows at once, unless the dedupe key (ARGV[1]) is known.
-# ARGV: key, #sent, #held, the sent, the held, then (user id, row) per inbox key in KEYS[5..].
-_RECORD = """
-if ARGV[1] ~= '' and redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
-local i = 4
-for _ = 1, tonumber(ARGV[2]) do redis.call('RPUSH', KEYS[1], ARGV[i]); i = i + 1 end
-for _ = 1, tonumber(ARGV[3]) do redis.call('RPUSH', KEYS[2], ARGV[i]); i = i + 1 end
-for k = 5, #KEYS do
-  redis.call('SADD', KEYS[4], ARGV[i]); redis.call('RPUSH', KEYS[k], ARGV[i + 1]); i = i + 2
-end
-return 1
-"""
+_STATE_KEYS = [SEEDED, SETTINGS, PREFERENCES, OUTBOX, PENDING, DEDUPE, DEDUPE_ORDER,
+               INBOX_USERS, METHODS]
+DROPPED_PARTS = ("outbox", "pending", "inbox", "dedupe")
 
 
 def _preferences(raw: str | None) -> tuple[Preference, ...]:
     return parse_preferences(json.loads(raw)) if raw else ()
 
 
+def _counted(items: Sequence[Any]) -> list[Any]:
+    return [len(items), *items]
+
+
+def _state_args(mode: str, state: State) -> list[Any]:
+    """WRITE_STATE's arguments: mode, generation, inbox prefix, then each part counted."""
+    args: list[Any] = [mode, str(uuid.uuid4()), INBOX, state.settings]
+    args += [len(state.preferences), *(v for uid, rows in state.preferences.items()
+                                       for v in (str(uid), json.dumps(preferences_json(rows))))]
+    args += _counted([json.dumps(m) for m in state.outbox])
+    args += _counted([json.dumps(m) for m in state.pending])
+    args.append(len(state.inbox))
+    for user_id, rows in state.inbox.items():
+        args += [str(user_id), *_counted([json.dumps(row) for row in rows])]
+    args.append(len(state.template_methods))
+    args += [v for tid, method in state.template_methods.items() for v in (str(tid), method)]
+    args += _counted(sorted(state.dedupe))
+    return args
+
+
 class RedisState:
     """StateBackend in Redis."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        self._redis = client
-        self._upsert = client.register_script(_UPSERT)
-        self._record = client.register_script(_RECORD)
+    def __init__(self, link: RedisLink, limits: Limits | None = None) -> None:
+        self._link = link
+        self.limits = limits or Limits()
 
-    def initialise(self, state: State) -> None:
-        """Write `state` only if no other process has (a replica or a restarted worker joins)."""
+    def _redis(self) -> redis.asyncio.Redis:
+        return self._link.client()
 
-        def write_if_new(pipe: redis.client.Pipeline) -> None:
-            if not pipe.exists(SEEDED):
-                pipe.multi()
-                self._queue(pipe, state)
+    def epoch(self) -> int:
+        """A new connection may reach a Redis that restarted empty."""
+        return self._link.epoch()
 
-        self._redis.transaction(write_if_new, SEEDED)
+    @guarded
+    async def initialise(self, state: State) -> bool:
+        """Seed only while the marker is missing, and never over a key that exists."""
+        script = self._link.script(redis_scripts.WRITE_STATE)
+        return bool(await script(keys=_STATE_KEYS, args=_state_args("seed", state)))
 
-    def _queue(self, pipe: redis.client.Pipeline, state: State) -> None:
-        users = self._redis.smembers(INBOX_USERS)
-        pipe.delete(PREFERENCES, OUTBOX, PENDING, DEDUPE, METHODS, INBOX_USERS,
-                    *(INBOX + user for user in users))
-        pipe.set(SETTINGS, state.settings)
-        for user_id, stored in state.preferences.items():
-            pipe.hset(PREFERENCES, str(user_id), json.dumps(preferences_json(stored)))
-        for key, messages in ((OUTBOX, state.outbox), (PENDING, state.pending)):
-            if messages:
-                pipe.rpush(key, *(json.dumps(message) for message in messages))
-        if state.dedupe:
-            pipe.sadd(DEDUPE, *state.dedupe)
-        for user_id, rows in state.inbox.items():
-            pipe.sadd(INBOX_USERS, str(user_id))
-            pipe.rpush(INBOX + str(user_id), *(json.dumps(row) for row in rows))
-        if state.template_methods:
-            pipe.hset(METHODS, mapping={str(t): m for t, m in state.template_methods.items()})
-        pipe.set(SEEDED, 1)
-
-    def read(self) -> State:
+    @guarded
+    async def read(self) -> State:
         """Every part, read in one transaction so they agree."""
-        users = sorted(self._redis.smembers(INBOX_USERS))
-        with self._redis.pipeline() as pipe:
+        users = sorted(await self._redis().smembers(INBOX_USERS))
+        async with self._redis().pipeline() as pipe:
             pipe.get(SETTINGS).hgetall(PREFERENCES).lrange(OUTBOX, 0, -1)
             pipe.lrange(PENDING, 0, -1).hgetall(METHODS).smembers(DEDUPE)
             for user in users:
                 pipe.lrange(INBOX + user, 0, -1)
-            settings, preferences, outbox, pending, methods, dedupe, *inboxes = pipe.execute()
+            settings, preferences, outbox, pending, methods, dedupe, *inboxes = \
+                await pipe.execute()
         return State(
             settings=settings or "", outbox=tuple(map(json.loads, outbox)),
             preferences={UUID(uid): _preferences(raw) for uid, raw in preferences.items()},
@@ -126,90 +113,115 @@ class RedisState:
             template_methods={UUID(tid): method for tid, method in methods.items()},
             dedupe=frozenset(dedupe))
 
-    def replace(self, state: State) -> None:
-        """Every process's state at once, in one transaction."""
-        with self._redis.pipeline() as pipe:
-            self._queue(pipe, state)
-            pipe.execute()
+    @guarded
+    async def replace(self, state: State) -> None:
+        """Every process's state at once, in one script."""
+        script = self._link.script(redis_scripts.WRITE_STATE)
+        await script(keys=_STATE_KEYS, args=_state_args("replace", state))
 
-    def settings(self) -> str:
+    @guarded
+    async def settings(self) -> str:
         """The shared settings text."""
-        return self._redis.get(SETTINGS) or ""
+        return await self._redis().get(SETTINGS) or ""
 
-    def put_settings(self, text: str) -> None:
-        """Store new settings text for every process."""
-        self._redis.set(SETTINGS, text)
+    @guarded
+    async def change_settings(self, text: str) -> bool:
+        """Compare and set in one script: of racing writers of one value, one changes it."""
+        script = self._link.script(redis_scripts.CHANGE_SETTINGS)
+        return bool(await script(keys=[SETTINGS], args=[text]))
 
-    def preferences(self, user_id: UUID) -> tuple[Preference, ...]:
+    @guarded
+    async def preferences(self, user_id: UUID) -> tuple[Preference, ...]:
         """The user's preferences, first-stored order."""
-        return _preferences(self._redis.hget(PREFERENCES, str(user_id)))
+        return _preferences(await self._redis().hget(PREFERENCES, str(user_id)))
 
-    def upsert_preferences(self, user_id: UUID, changes: Mapping[UUID, bool],
-                           at: datetime) -> tuple[Preference, ...]:
+    @guarded
+    async def upsert_preferences(self, user_id: UUID, changes: Mapping[UUID, bool],
+                                 at: datetime) -> tuple[Preference, ...]:
         """One Lua script merges, so concurrent writers in any process lose nothing."""
         rows = json.dumps([[str(tid), disabled] for tid, disabled in changes.items()])
-        return _preferences(self._upsert(keys=[PREFERENCES],
+        script = self._link.script(redis_scripts.UPSERT)
+        return _preferences(await script(keys=[PREFERENCES],
                                          args=[str(user_id), wire.format_time(at), rows]))
 
-    def record(self, *, outbox: Sequence[Message] = (), inbox: Sequence[InboxRow] = (),
-               pending: Sequence[Message] = (), dedupe: str | None = None) -> bool:
-        """One Lua script: the key checked and everything appended, for every process at once."""
+    @guarded
+    async def record(self, *, outbox: Sequence[Message] = (), inbox: Sequence[InboxRow] = (),
+                     pending: Sequence[Message] = (), dedupe: str | None = None) -> bool:
+        """One Lua script: the key checked, everything appended and trimmed, for every process."""
         rows = [value for row in inbox for value in (row["user_id"], json.dumps(row))]
-        keys = [OUTBOX, PENDING, DEDUPE, INBOX_USERS, *(INBOX + row["user_id"] for row in inbox)]
-        args = [dedupe or "", len(outbox), len(pending), *map(json.dumps, outbox),
-                *map(json.dumps, pending), *rows]
-        return bool(self._record(keys=keys, args=args))
+        keys = [OUTBOX, PENDING, DEDUPE, INBOX_USERS, DEDUPE_ORDER, DROPPED,
+                *(INBOX + row["user_id"] for row in inbox)]
+        limits = self.limits
+        args = [dedupe or "", len(outbox), len(pending), limits.outbox, limits.inbox,
+                limits.dedupe, *map(json.dumps, outbox), *map(json.dumps, pending), *rows]
+        return bool(await self._link.script(redis_scripts.RECORD)(keys=keys, args=args))
 
-    def take_pending(self) -> list[Message]:
+    @guarded
+    async def take_pending(self) -> list[Message]:
         """Read and delete in one transaction, so each held message has one taker."""
-        with self._redis.pipeline() as pipe:
-            held, _ = pipe.lrange(PENDING, 0, -1).delete(PENDING).execute()
+        async with self._redis().pipeline() as pipe:
+            held, _ = await pipe.lrange(PENDING, 0, -1).delete(PENDING).execute()
         return [json.loads(raw) for raw in held]
 
-    def outbox(self) -> list[Message]:
+    @guarded
+    async def outbox(self) -> list[Message]:
         """What any process enqueued, oldest first."""
-        return [json.loads(raw) for raw in self._redis.lrange(OUTBOX, 0, -1)]
+        return [json.loads(raw) for raw in await self._redis().lrange(OUTBOX, 0, -1)]
 
-    def clear_outbox(self) -> None:
+    @guarded
+    async def clear_outbox(self) -> None:
         """Empty the shared outbox (what was enqueued is still known to de-duplication)."""
-        self._redis.delete(OUTBOX)
+        await self._redis().delete(OUTBOX)
 
-    def inbox(self, user_id: UUID) -> list[InboxRow]:
+    @guarded
+    async def inbox(self, user_id: UUID) -> list[InboxRow]:
         """The user's rows, oldest first."""
-        return [json.loads(raw) for raw in self._redis.lrange(INBOX + str(user_id), 0, -1)]
+        return [json.loads(raw) for raw in await self._redis().lrange(INBOX + str(user_id), 0, -1)]
 
-    def set_read_at(self, user_id: UUID, row_id: str, read_at: str | None) -> InboxRow | None:
+    @guarded
+    async def set_read_at(self, user_id: UUID, row_id: str,
+                          read_at: str | None) -> InboxRow | None:
         """Optimistic transaction on the user's list: retried if another process writes it."""
-        changed: list[InboxRow] = []
+        key = INBOX + str(user_id)
 
-        def update(pipe: redis.client.Pipeline) -> None:
-            changed.clear()
-            rows = [json.loads(raw) for raw in pipe.lrange(INBOX + str(user_id), 0, -1)]
+        async def update(pipe: redis.asyncio.client.Pipeline) -> InboxRow | None:
+            rows = [json.loads(raw) for raw in await pipe.lrange(key, 0, -1)]
             index = next((i for i, row in enumerate(rows) if row["id"] == row_id), None)
             pipe.multi()
-            if index is not None:
-                changed.append({**rows[index], "read_at": read_at})
-                pipe.lset(INBOX + str(user_id), index, json.dumps(changed[0]))
+            if index is None:
+                return None
+            changed = {**rows[index], "read_at": read_at}
+            pipe.lset(key, index, json.dumps(changed))
+            return changed
 
-        self._redis.transaction(update, INBOX + str(user_id))
-        return changed[0] if changed else None
+        return await self._redis().transaction(update, key, value_from_callable=True)
 
-    def mark_all_read(self, user_id: UUID, read_at: str) -> None:
+    @guarded
+    async def mark_all_read(self, user_id: UUID, read_at: str) -> None:
         """Optimistic transaction on the user's list."""
+        key = INBOX + str(user_id)
 
-        def update(pipe: redis.client.Pipeline) -> None:
-            rows = [json.loads(raw) for raw in pipe.lrange(INBOX + str(user_id), 0, -1)]
+        async def update(pipe: redis.asyncio.client.Pipeline) -> None:
+            rows = [json.loads(raw) for raw in await pipe.lrange(key, 0, -1)]
             pipe.multi()
             for index, row in enumerate(rows):
                 if row["read_at"] is None:
-                    pipe.lset(INBOX + str(user_id), index, json.dumps({**row, "read_at": read_at}))
+                    pipe.lset(key, index, json.dumps({**row, "read_at": read_at}))
 
-        self._redis.transaction(update, INBOX + str(user_id))
+        await self._redis().transaction(update, key)
 
-    def template_methods(self) -> dict[UUID, str]:
+    @guarded
+    async def template_methods(self) -> dict[UUID, str]:
         """Methods any process set."""
-        return {UUID(tid): method for tid, method in self._redis.hgetall(METHODS).items()}
+        return {UUID(tid): method for tid, method in (await self._redis().hgetall(METHODS)).items()}
 
-    def set_template_method(self, template_id: UUID, method: str) -> None:
+    @guarded
+    async def set_template_method(self, template_id: UUID, method: str) -> None:
         """For every process."""
-        self._redis.hset(METHODS, str(template_id), method)
+        await self._redis().hset(METHODS, str(template_id), method)
+
+    @guarded
+    async def dropped(self) -> dict[str, int]:
+        """The shared counts."""
+        counts = await self._redis().hgetall(DROPPED)
+        return {part: int(counts.get(part, 0)) for part in DROPPED_PARTS}
