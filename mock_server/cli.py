@@ -13,26 +13,19 @@ import socket
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
 from mock_server.app import create_app
-from mock_server.config import (
-    BASE_PATH,
-    CONTROL_PATH,
-    DISPATCH_METHODS,
-    DOCS_PATH,
-    ENV_VAR,
-    SPEC_PATH,
-    MockConfig,
-)
+from mock_server.config import BASE_PATH, CONTROL_PATH, DOCS_PATH, ENV_VAR, SPEC_PATH, MockConfig
 from mock_server.deployment import Deployment, build_deployment
 from mock_server.faults import FaultError
 from mock_server.fixtures import FixtureError, load_seed
 from mock_server.models import Seed
+from mock_server.options import build_parser, config_from
 from mock_server.reload import ReloadingApp
 from mock_server.server import bound_config, quiet_deliberate_drops, server_options
 from mock_server.state.backend import StateUnavailable
@@ -40,93 +33,6 @@ from mock_server.state.file import StateFileError
 from mock_server.state.redis_backend import StateBackendError, redact
 
 FACTORY = "mock_server.cli:app_from_env"
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command line, documented in README's "Running the mock"; defaults are MockConfig's."""
-    defaults = MockConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m mock_server",
-        description=f"A local mock of Coder's notifications API ({BASE_PATH}).")
-    add = parser.add_argument
-    add("--host", default="127.0.0.1",
-        help="address to bind (default 127.0.0.1; 0.0.0.0 shares the mock)")
-    add("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
-    add("--fixtures", type=Path, default=defaults.fixtures,
-        help="fixture set directory: users.yaml, templates.yaml, state.yaml, inbox.yaml")
-    add("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    add("--no-access-log", dest="access_log", action="store_false",
-        help="do not log every request")
-    add("--default-method", default=defaults.default_method, choices=DISPATCH_METHODS,
-        help="the default dispatch method (CODER_NOTIFICATIONS_METHOD)")
-    add("--user-not-found", type=int, default=defaults.user_not_found_status,
-        choices=get_args(get_type_hints(MockConfig)["user_not_found_status"]),
-        help="status for an unknown {user}: 400 (Coder to 2025) or 404 (newer)")
-    add("--task-templates", action="store_true",
-        help="also serve the six Task Events templates (Coder versions with Tasks)")
-    add("--validate-responses", action="store_true",
-        help="check every response against openapi.yaml (a self-test; slower)")
-    add("--cors-origin", action="append", default=[], metavar="ORIGIN",
-        help="allow this browser origin (repeatable; default: any localhost port)")
-    add("--fault", action="append", default=[], metavar="SPEC",
-        help="inject a fault: OPERATION[@USER]=STATUS|drop[,times=N][,percent=P][,latency=MS]")
-    add("--latency", metavar="MS", help="delay every call: 250, or a range like 100-400")
-    add("--journal-size", type=int, default=defaults.journal_size,
-        help="calls kept in the journal (default %(default)s)")
-    add("--journal-entry-bytes", type=int, default=defaults.journal_entry_bytes,
-        help="bytes per journal entry; longer paths are cut (default %(default)s)")
-    add("--max-outbox", type=int, default=defaults.max_outbox,
-        help="outbox messages kept, and held ones; the oldest go (default %(default)s)")
-    add("--max-inbox", type=int, default=defaults.max_inbox,
-        help="inbox notifications kept per user; the oldest go (default %(default)s)")
-    add("--max-faults", type=int, default=defaults.max_faults,
-        help="active faults at most (default %(default)s)")
-    add("--max-state-bytes", type=int, default=defaults.max_state_bytes,
-        help="largest PUT /__mock/state body (default %(default)s bytes)")
-    add("--state-timeout", type=float, default=defaults.state_timeout, metavar="SECONDS",
-        help="Redis gets this long to connect or answer, else 503 (default %(default)s)")
-    add("--state-file", type=Path, help="keep the state in this JSON file across restarts")
-    add("--state", metavar="URL", help="share the state through Redis: redis://HOST:PORT/DB")
-    add("--workers", type=int, default=1, help="worker processes (more than 1 needs --state)")
-    add("--no-control", dest="control", action="store_false",
-        help=f"serve no control API under {CONTROL_PATH}")
-    add("--control-token", help="require this Mock-Control-Token header on the control API")
-    add("--max-body-bytes", type=int, default=defaults.max_body_bytes,
-        help="answer 413 to larger request bodies (default %(default)s bytes)")
-    add("--allowed-host", action="append", default=[], metavar="NAME",
-        help="also answer requests for this host name (repeatable; .example.test: a domain "
-             "and its subdomains); localhost, IP addresses and --host are always served")
-    add("--max-header-bytes", type=int, default=defaults.max_header_bytes,
-        help="answer 431 to larger request heads (default %(default)s bytes, as Go)")
-    add("--header-timeout", type=float, default=defaults.header_timeout, metavar="SECONDS",
-        help="answer 408 to a request head that takes longer (default %(default)s)")
-    add("--body-timeout", type=float, default=defaults.body_timeout, metavar="SECONDS",
-        help="answer 408 to a request body that takes longer (default %(default)s)")
-    add("--ws-ping-interval", type=float, default=defaults.ws_ping_interval, metavar="SECONDS",
-        help="ping watch sockets this often (default %(default)s, as Coder; 0: never)")
-    add("--reload", action="store_true",
-        help="rebuild when openapi.yaml or the fixtures change; a broken edit is reported")
-    return parser
-
-
-def config_from(args: argparse.Namespace) -> MockConfig:
-    """The app's configuration from parsed options."""
-    return MockConfig(fixtures=args.fixtures, default_method=args.default_method,
-                      user_not_found_status=args.user_not_found,
-                      task_templates=args.task_templates,
-                      validate_responses=args.validate_responses,
-                      cors_origins=tuple(args.cors_origin), faults=tuple(args.fault),
-                      latency=args.latency, journal_size=args.journal_size,
-                      journal_entry_bytes=args.journal_entry_bytes, max_outbox=args.max_outbox,
-                      max_inbox=args.max_inbox, max_faults=args.max_faults,
-                      max_state_bytes=args.max_state_bytes, state_timeout=args.state_timeout,
-                      state_file=args.state_file, state_url=args.state,
-                      control=args.control,
-                      control_token=args.control_token, max_body_bytes=args.max_body_bytes,
-                      ws_ping_interval=args.ws_ping_interval,
-                      allowed_hosts=tuple(args.allowed_host),
-                      max_header_bytes=args.max_header_bytes,
-                      header_timeout=args.header_timeout, body_timeout=args.body_timeout)
 
 
 def banner(url: str, config: MockConfig, seed: Seed, *, workers: int = 1) -> str:

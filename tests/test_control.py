@@ -7,8 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_server.cli import _check_exposure, build_parser, config_from
+from mock_server.cli import _check_exposure
 from mock_server.config import MockConfig
+from mock_server.options import build_parser, config_from
 from mock_server.server import MockServer
 from tests.conftest import MEMBER, OWNER, auth
 
