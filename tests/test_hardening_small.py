@@ -123,7 +123,7 @@ def test_a_drop_closes_the_connection_without_any_status_line(how: str) -> None:
         extra = b"Prefer: drop\r\n" if how == "prefer" else b""
         assert raw_get(mock, b"Coder-Session-Token: " + OWNER.encode() + b"\r\n" + extra) \
             == b""
-        entry = mock.journal.entries()[-1]
+        entry = mock.run(mock.journal.entries())[-1]
         assert (entry["path"], entry["status"]) == (SETTINGS, None)
 
 
