@@ -7,6 +7,7 @@ refusals; middleware/auth.py applies them to Coder's route groups.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qs
 
@@ -93,6 +94,32 @@ def authenticate(store: Store, token: str, *, now: datetime) -> Caller:
         raise errors.unauthorized("", message=f'User is not active (status = "{user.status}"). '
                                   "Contact an admin to reactivate your account.")
     return Caller(user=user, key=key)
+
+
+class CallerCache:
+    """`authenticate` with the callers it accepted remembered by their exact token, so a
+    client's every call does not re-check the same key: a hit is the same Caller the check
+    would give, since users and keys are the store's catalog (frozen, and rebuilt only from a
+    new seed, which empties the cache); only the expiry is checked again, against `now`.
+    Refusals are never remembered. At most one entry per key of the seed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._seed = store.seed
+        self._callers: dict[str, Caller] = {}
+
+    def authenticate(self, token: str, now: Callable[[], datetime]) -> Caller:
+        """The caller of this token, or Coder's exact 401 (`now` is called only when needed)."""
+        if self.store.seed is not self._seed:
+            self._seed, self._callers = self.store.seed, {}
+        caller = self._callers.get(token)
+        if caller is not None:
+            expires_at = caller.key.expires_at
+            if expires_at is None or expires_at > now():
+                return caller
+        caller = authenticate(self.store, token, now=now())
+        self._callers[token] = caller
+        return caller
 
 
 def _bad_format(reason: str) -> errors.CoderError:

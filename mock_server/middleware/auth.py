@@ -12,7 +12,7 @@ import re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import errors
-from mock_server.auth import authenticate, resolve_user, token_from
+from mock_server.auth import CallerCache, resolve_user, token_from
 from mock_server.config import BASE_PATH
 from mock_server.context import context_of
 from mock_server.state.store import Clock, Store, utc_now
@@ -35,6 +35,7 @@ class AuthMiddleware:
         self.store = store
         self.user_not_found_status = user_not_found_status
         self.clock = clock
+        self.callers = CallerCache(store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -43,7 +44,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         context = context_of(scope)
-        context.caller = caller = authenticate(self.store, token_from(scope), now=self.clock())
+        context.caller = caller = self.callers.authenticate(token_from(scope), self.clock)
         match = _USER_SEGMENT.match(path)
         if match:
             context.subject = resolve_user(self.store, caller, match.group(1),

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import errors
 
+_SERVED_CACHE = 64  # Host values remembered as served; a client rarely sends more than a few
 _HOST = re.compile(r"^(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._~-]+))(?::\d*)?$")
 
 
@@ -73,6 +74,7 @@ class HostMiddleware:
     def __init__(self, app: ASGIApp, *, allowed: Iterable[str]) -> None:
         self.app = app
         self.policy = HostPolicy(allowed)
+        self._served: set[bytes] = set()  # raw Host values found served (the policy is fixed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = self.refusal(scope) if scope["type"] == "http" else None
@@ -91,10 +93,14 @@ class HostMiddleware:
         if not hosts:
             return None if scope.get("http_version") == "1.0" else errors.invalid_host(
                 "missing required Host header")
+        if hosts[0] in self._served:
+            return None
         value = hosts[0].decode("latin-1").strip(" \t")
         name = host_name(value)
         if name is None:
             return errors.invalid_host(f"malformed Host header {value!r}")
         if self.policy.allows(name):
+            if len(self._served) < _SERVED_CACHE:
+                self._served.add(hosts[0])
             return None
         return errors.host_not_allowed(value, name)
