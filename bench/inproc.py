@@ -3,13 +3,16 @@
 N requests go straight to `create_app(MockConfig())` as ASGI calls, one after another, and the
 figure is `time.process_time()` over them: CPU time, which another process's load on a shared
 machine barely moves (unlike wrk's req/s). It leaves out uvicorn and the kernel (bench.profile
-prices those); it is the figure a change to the mock's own code moves.
+prices those); it is the figure a change to the mock's own code moves. `--calls` adds the
+Python function calls per request (counted by cProfile), which no load moves at all.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import statistics
 import time
 from collections.abc import Callable
@@ -81,16 +84,36 @@ async def _measure(requests: int, rounds: int) -> dict[str, list[float]]:
     return figures
 
 
+async def _count_calls(requests: int) -> dict[str, float]:
+    """Python function calls per request, workload by workload (after two warm-up calls)."""
+    app = create_app(MockConfig())
+    counts = {}
+    for workload in WORKLOADS:
+        call = _call(app, workload)
+        await call()
+        await call()
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(requests):
+            await call()
+        profile.disable()
+        counts[workload.name] = pstats.Stats(profile).total_calls / requests  # type: ignore[attr-defined]
+    return counts
+
+
 def main() -> None:
     """Print CPU µs per request for each workload: the median and best of the rounds."""
     parser = argparse.ArgumentParser(prog="python -m bench.inproc", description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="per round and workload")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", action="store_true", help="also count function calls")
     args = parser.parse_args()
     figures = asyncio.run(_measure(args.requests, args.rounds))
-    print(f"{'workload':52} {'median µs':>10} {'best µs':>8}")
+    calls = asyncio.run(_count_calls(200)) if args.calls else {}
+    print(f"{'workload':52} {'median µs':>10} {'best µs':>8}" + ("   calls" if calls else ""))
     for name, values in figures.items():
-        print(f"{name:52} {statistics.median(values):10.1f} {min(values):8.1f}")
+        count = f" {calls[name]:7.0f}" if calls else ""
+        print(f"{name:52} {statistics.median(values):10.1f} {min(values):8.1f}{count}")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,8 @@ class Journal:
 def bounded(entry: dict[str, Any], limit: int) -> dict[str, Any]:
     """The entry if its JSON fits in `limit` bytes, else with its long fields cut (marked
     `"truncated": true`, the cut ending in an ellipsis)."""
+    if _at_most(entry) + MIN_ENTRY_BYTES <= limit:
+        return entry  # the common case, found without encoding anything
     variable = sum(len(json.dumps(entry[field])) for field in CUT if entry.get(field))
     if variable + MIN_ENTRY_BYTES <= limit or len(json.dumps(entry)) <= limit:
         return entry  # the fixed fields fit in MIN_ENTRY_BYTES: most entries need no dump
@@ -72,3 +74,18 @@ def bounded(entry: dict[str, Any], limit: int) -> dict[str, Any]:
         if isinstance(value, str):
             entry[field] = value[:max(0, len(value) - over - len(json.dumps(ELLIPSIS)))] + ELLIPSIS
     return entry
+
+
+def _at_most(entry: dict[str, Any]) -> int:
+    """An upper bound of the JSON bytes of the CUT fields: `json.dumps` writes a character as
+    at most 12 bytes (a surrogate pair's two `\\uXXXX`), plus the quotes; a field that is not a
+    string counts as unbounded."""
+    total = 0
+    for field in CUT:
+        value = entry.get(field)
+        if not value:
+            continue
+        if not isinstance(value, str):
+            return 1 << 62
+        total += 12 * len(value) + 2
+    return total
