@@ -1,4 +1,5 @@
-"""Fixtures of the suite: the schema pointed at the target, the three callers, facts and guard."""
+"""Fixtures of the suite: the schema pointed at the target, the three callers, facts, guard
+and the recorded inbox."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from schemathesis.generation.case import Case
 from schemathesis.hooks import HookContext
 from schemathesis.schemas import BaseSchema
 
-from contract_tests.client import BYPASS_RATE_LIMIT, TOKEN_HEADER, Api
+from contract_tests.client import BYPASS_RATE_LIMIT, TOKEN_HEADER, Api, InboxPage
 from contract_tests.facts import Facts
-from contract_tests.guard import StateGuard
+from contract_tests.guard import InboxRecord, StateGuard
+from contract_tests.inbox import check_notification
 from contract_tests.local import LocalServer
 from contract_tests.operations import SENDS, not_generated, operation
 from contract_tests.plugin import (
@@ -204,6 +206,24 @@ def socket_url(contract_run: ContractRun) -> Iterator[str]:
 def references(facts: Facts, guard: StateGuard) -> References:
     """Server-valid values for positive cases: the owner's own user, writable templates."""
     return References(refs=facts.owner.refs, writable=guard.writable(facts.owner))
+
+
+@pytest.fixture(scope="module")
+def record(guard: StateGuard) -> InboxRecord:
+    """The owner's recorded read states; the module skips on a server without an inbox."""
+    if guard.inbox is None:
+        pytest.skip("the server has no inbox (GET /notifications/inbox is 404: Coder before "
+                    "March 2025)")
+    return guard.inbox
+
+
+@pytest.fixture
+def first_page(owner: Api, facts: Facts, record: InboxRecord) -> InboxPage:
+    """The owner's first page, each notification of the right shape."""
+    page = owner.inbox_page()
+    for item in page.items:
+        check_notification(page.exchange, item, user_id=facts.owner.id)
+    return page
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

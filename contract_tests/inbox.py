@@ -19,6 +19,8 @@ TEST_TEMPLATE_ID = "c425f63e-716a-4bf4-ae24-78348f706c3f"
 FIELDS = ("id", "user_id", "template_id", "targets", "title", "content", "icon", "actions",
           "read_at", "created_at")
 POLL_SECONDS = 0.2
+INVALID_QUERY = "Query parameters have invalid values."
+BAD_READ_STATUS = "starting_before query parameter should be any of 'all', 'read', 'unread'."
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
@@ -82,3 +84,12 @@ def wait_for(api: Api, found: Callable[[dict[str, Any]], bool], *,
         if match is not None or time.monotonic() > deadline:
             return match
         time.sleep(POLL_SECONDS)
+
+
+def refused(exchange: Exchange, field: str, detail_start: str) -> None:
+    """Coder's query-parameter 400: the message, and a validation naming the field."""
+    exchange.expect_error(400, message=INVALID_QUERY)
+    validations = exchange.json().get("validations") or []
+    exchange.expect(any(v.get("field") == field and str(v.get("detail", "")).startswith(
+        detail_start) for v in validations),
+        f"a validation names {field!r} with a detail starting {detail_start!r}")

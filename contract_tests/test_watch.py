@@ -17,7 +17,13 @@ import pytest
 from contract_tests.client import ERROR_TYPE, TOKEN_HEADER, Api
 from contract_tests.facts import Facts
 from contract_tests.guard import StateGuard
-from contract_tests.inbox import CUSTOM_TEMPLATE_ID, TEST_TEMPLATE_ID, check_notification
+from contract_tests.inbox import (
+    BAD_READ_STATUS,
+    CUSTOM_TEMPLATE_ID,
+    INVALID_QUERY,
+    TEST_TEMPLATE_ID,
+    check_notification,
+)
 from contract_tests.plugin import ContractRun
 from contract_tests.target import Target
 from contract_tests.test_custom import (  # noqa: F401 (fixtures, used by name)
@@ -26,7 +32,6 @@ from contract_tests.test_custom import (  # noqa: F401 (fixtures, used by name)
     send,
     unique_title,
 )
-from contract_tests.test_inbox import BAD_READ_STATUS, INVALID_QUERY
 from contract_tests.watch_socket import WatchSocket
 
 WATCH = "watch-for-new-inbox-notifications"

@@ -118,7 +118,7 @@ def test_re_marked_read_notifications_are_put_back_and_reported(
     owner = next(u for u in mock.store.users() if u.is_owner)
     settled(mock.store.mark_all_read(owner.id))  # nothing unread: the suite must re-mark a read one
     before = read_states(mock.store)[owner.username]
-    assert run(in_process(mock), max_examples=3, quiet=True, select="test_inbox") == 0
+    assert run(in_process(mock), max_examples=3, quiet=True, select="test_read_states") == 0
     assert "their read_at is now a time of this run" in capsys.readouterr().out
     after = read_states(mock.store)[owner.username]
     assert all(after[i] is not None for i in before), "a notification recorded read is unread"
