@@ -80,12 +80,15 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.paths.get(scope["path"], self.limit)
-        drain = (b"expect", b"100-continue") not in (
-            (name, value.lower()) for name, value in scope["headers"])
+        drain, too_large = True, False  # one pass over the headers
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await answer(errors.payload_too_large(limit), receive, send, drain=drain)
-                return
+            if name == b"expect" and value.lower() == b"100-continue":
+                drain = False
+            elif name == b"content-length" and value.isdigit() and int(value) > limit:
+                too_large = True
+        if too_large:
+            await answer(errors.payload_too_large(limit), receive, send, drain=drain)
+            return
         body = _Body(receive, limit=limit, timeout=self.timeout)
         started = False
 
