@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import ipaddress
 import logging
@@ -169,7 +170,14 @@ class MockServer:
             finally:
                 await self.deployment.close()
 
-        return asyncio.run(then_close())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(then_close())
+        # this thread already runs a loop (playwright's sync API, a sync test inside async
+        # code): asyncio.run would refuse, so the work gets a thread and a loop of its own
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, then_close()).result(timeout=30)
 
     def stop(self) -> None:
         """Stop serving and wait for the thread; a stopped server can be inspected, not reused."""

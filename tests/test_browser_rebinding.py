@@ -91,8 +91,8 @@ def test_a_rebinding_page_reads_nothing_and_writes_nothing(browser: Browser) -> 
     with MockServer(MockConfig()) as mock:
         result = attack(browser, mock)
         tokens = [key.token for key in mock.api_keys()]
-        settings = mock.store.settings_json()
-        seen = [(entry["path"], entry["status"]) for entry in mock.journal.entries()]
+        settings = mock.run(mock.store.settings_json())
+        seen = [(entry["path"], entry["status"]) for entry in mock.run(mock.journal.entries())]
     assert {name: outcome["status"] for name, outcome in result.items()} == {
         "fixtures": 421, "state": 421, "me": 421, "write": 421}, result
     leaked = [token for token in tokens for outcome in result.values()
