@@ -54,9 +54,10 @@ def start(server: Server, cwd: Path) -> None:
                                    start_new_session=True)
 
 
-def fetch(port: int, method: str, path: str, headers: dict[str, str],
-          body: str | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
-    """One HTTP request on loopback; its status and body."""
+def exchange(port: int, method: str, path: str, headers: dict[str, str],
+             body: str | None = None, timeout: float = 5.0
+             ) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One HTTP request on loopback; its status, headers and body."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         hdrs = dict(headers)
@@ -64,9 +65,16 @@ def fetch(port: int, method: str, path: str, headers: dict[str, str],
             hdrs["Content-Type"] = "application/json"
         conn.request(method, path, body=body, headers=hdrs)
         response = conn.getresponse()
-        return response.status, response.read()
+        return response.status, response.getheaders(), response.read()
     finally:
         conn.close()
+
+
+def fetch(port: int, method: str, path: str, headers: dict[str, str],
+          body: str | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
+    """One HTTP request on loopback; its status and body."""
+    status, _, data = exchange(port, method, path, headers, body, timeout)
+    return status, data
 
 
 def send(port: int, method: str, path: str, headers: dict[str, str],

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from codegen import extensions
 
@@ -41,14 +38,7 @@ def client_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Write the client view of openapi.yaml to the one path given."""
-    if len(argv) != 1:
-        sys.stderr.write("usage: python -m codegen.client_spec OUT.yaml\n")
-        return 2
-    out = Path(argv[0])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(client_spec(extensions.load()), sort_keys=False,
-                                  allow_unicode=True, width=100), encoding="utf-8")
-    return 0
+    return extensions.write_view(argv, "client_spec", client_spec)
 
 
 if __name__ == "__main__":

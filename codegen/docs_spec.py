@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from codegen import extensions
 
@@ -48,14 +45,7 @@ def _socket_section(operation: extensions.Operation) -> str:
 
 def main(argv: list[str]) -> int:
     """Write the rendered spec to the one path given."""
-    if len(argv) != 1:
-        sys.stderr.write("usage: python -m codegen.docs_spec OUT.yaml\n")
-        return 2
-    out = Path(argv[0])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(docs_spec(extensions.load()), sort_keys=False,
-                                  allow_unicode=True, width=100), encoding="utf-8")
-    return 0
+    return extensions.write_view(argv, "docs_spec", docs_spec)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Run `python -m codegen.extensions` to print README's generated tables.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,19 @@ class Operation:
     def label(self) -> str:
         """`GET /path`, as README and the reference name it."""
         return f"{self.method.upper()} {self.path}"
+
+
+def write_view(argv: list[str], name: str,
+               view: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+    """`python -m codegen.NAME OUT.yaml`: write this view of openapi.yaml to OUT.yaml."""
+    if len(argv) != 1:
+        sys.stderr.write(f"usage: python -m codegen.{name} OUT.yaml\n")
+        return 2
+    out = Path(argv[0])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(view(load()), sort_keys=False, allow_unicode=True,
+                                  width=100), encoding="utf-8")
+    return 0
 
 
 def load(path: Path = SPEC_PATH) -> dict[str, Any]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-import http.client
 from dataclasses import dataclass
 
-from bench.servers import HOST
+from bench.servers import exchange
 
 # What the HTTP server itself adds (or frames the body with): every peer sends its own.
 SERVER_HEADERS = frozenset({"date", "server", "content-length", "transfer-encoding",
@@ -40,19 +39,9 @@ class Answer:
 def fetch(port: int, method: str, path: str, headers: dict[str, str],
           body: str | None = None, timeout: float = 5.0) -> Answer:
     """One request on loopback; the answer with the headers a stub should repeat."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        hdrs = dict(headers)
-        if body is not None:
-            hdrs["Content-Type"] = "application/json"
-        conn.request(method, path, body=body, headers=hdrs)
-        response = conn.getresponse()
-        data = response.read()
-        kept = tuple((k.lower(), v) for k, v in response.getheaders()
-                     if k.lower() not in SERVER_HEADERS)
-        return Answer(method, path, response.status, kept, data)
-    finally:
-        conn.close()
+    status, received, data = exchange(port, method, path, headers, body, timeout)
+    kept = tuple((k.lower(), v) for k, v in received if k.lower() not in SERVER_HEADERS)
+    return Answer(method, path, status, kept, data)
 
 
 def steady(port: int, method: str, path: str, headers: dict[str, str],
