@@ -67,6 +67,7 @@ class Store:
         self._system = tuple(t for t in by_name if t.kind == "system")
         self._custom = tuple(t for t in by_name if t.kind == "custom")
         self._system_json = wire.encode_json([t.to_json() for t in self._system])
+        self._changed_json: tuple[tuple[tuple[UUID, str], ...], bytes] | None = None
 
     @property
     def seed(self) -> Seed:
@@ -155,11 +156,15 @@ class Store:
         return _with_methods(self._custom, await self._methods())
 
     async def system_templates_json(self) -> bytes:
-        """The encoded list: computed once per seed while no method was changed."""
+        """The encoded list: computed once per seed, and once per set of changed methods."""
         methods = await self._methods()
         if not methods:
             return self._system_json
-        return wire.encode_json([t.to_json() for t in _with_methods(self._system, methods)])
+        key = tuple(sorted(methods.items()))
+        if self._changed_json is None or self._changed_json[0] != key:
+            encoded = wire.encode_json([t.to_json() for t in _with_methods(self._system, methods)])
+            self._changed_json = (key, encoded)
+        return self._changed_json[1]
 
     async def set_template_method(self, template_id: UUID, method: str) -> None:
         """Change a template's method for every process (the enterprise API)."""
