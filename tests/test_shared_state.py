@@ -19,6 +19,9 @@ from tests.conftest import MEMBER, OWNER, auth
 from tests.helpers import run_threads
 from tests.redis_server import redis_server
 
+# These tests are about sharing, not outages: under load, connecting may take over 0.5 s.
+SLOW_REDIS = 10.0
+
 SETTINGS = "/api/v2/notifications/settings"
 PREFS = "/api/v2/users/me/notifications/preferences"
 TEST = "/api/v2/notifications/test"
@@ -36,7 +39,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def pair(redis_url: str) -> Iterator[tuple[MockServer, MockServer]]:
     """Two mock deployments, as two replicas would be, on real sockets and one Redis."""
-    config = MockConfig(state_url=redis_url, journal_size=5)
+    config = MockConfig(state_url=redis_url, state_timeout=SLOW_REDIS, journal_size=5)
     with MockServer(config) as first, MockServer(config) as second:
         yield first, second
 
@@ -161,7 +164,8 @@ def test_concurrent_writers_on_both_mocks_lose_no_update(pair: tuple[MockServer,
 
 
 def test_concurrent_upserts_through_two_stores_lose_nothing(redis_url: str) -> None:
-    stores = [MockServer(MockConfig(state_url=redis_url)).store for _ in range(2)]
+    config = MockConfig(state_url=redis_url, state_timeout=SLOW_REDIS)
+    stores = [MockServer(config).store for _ in range(2)]
     user = stores[0].seed.users[0].id
     templates = [t.id for t in asyncio.run(stores[0].system_templates())[:THREADS]]
 

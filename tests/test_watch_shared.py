@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def config(tmp_path: Path) -> Iterator[MockConfig]:
     with redis_server(tmp_path) as url:
-        yield MockConfig(state_url=url)
+        yield MockConfig(state_url=url, state_timeout=10.0)  # about sharing, not outages
 
 
 async def test_a_notification_delivered_by_one_process_reaches_watchers_on_both(
