@@ -209,6 +209,16 @@ def references(facts: Facts, guard: StateGuard) -> References:
 
 
 @pytest.fixture(scope="module")
+def writable(guard: StateGuard, facts: Facts) -> tuple[str, ...]:
+    """Templates the suite may write for the owner and still put back."""
+    ids = guard.writable(facts.owner)
+    if not ids:
+        skip_without("allow_new_preferences", reason="the owner has no stored preference to "
+                     "rewrite (Coder cannot delete a preference the suite would create)")
+    return ids
+
+
+@pytest.fixture(scope="module")
 def record(guard: StateGuard) -> InboxRecord:
     """The owner's recorded read states; the module skips on a server without an inbox."""
     if guard.inbox is None:

@@ -11,23 +11,11 @@ from hypothesis import strategies as st
 
 from contract_tests.client import Api, Exchange, preference_map
 from contract_tests.facts import Facts
-from contract_tests.guard import StateGuard
-from contract_tests.skips import skip_without
 
 # The Custom Notification is a template of kind `custom`: not listed by the system endpoint, yet
 # users may store a preference for it. Its id is fixed by Coder's migration 000368.
 CUSTOM_TEMPLATE_ID = "39b1e189-c857-4b0c-877a-511144c18516"
 BAD_KEY = "Unable to parse notification template UUID."
-
-
-@pytest.fixture(scope="module")
-def writable(guard: StateGuard, facts: Facts) -> tuple[str, ...]:
-    """Templates the suite may write for the owner and still put back."""
-    ids = guard.writable(facts.owner)
-    if not ids:
-        skip_without("allow_new_preferences", reason="the owner has no stored preference to "
-                     "rewrite (Coder cannot delete a preference the suite would create)")
-    return ids
 
 
 def choices_from(ids: tuple[str, ...]) -> st.SearchStrategy[dict[str, bool]]:

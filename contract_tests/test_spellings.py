@@ -122,16 +122,6 @@ def test_user_is_me_a_username_in_any_case_or_any_uuid_form(owner: Api, facts: F
     check()
 
 
-@pytest.fixture(scope="module")
-def writable(guard: StateGuard, facts: Facts) -> tuple[str, ...]:
-    """Templates the suite may write for the owner and still put back."""
-    ids = guard.writable(facts.owner)
-    if not ids:
-        skip_without("allow_new_preferences", reason="the owner has no stored preference to "
-                     "rewrite")
-    return ids
-
-
 def test_preference_keys_in_any_uuid_form_are_stored_normalised(
         owner: Api, writable: tuple[str, ...], contract_run: ContractRun) -> None:
     @bounded(contract_run)
