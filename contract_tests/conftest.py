@@ -154,7 +154,7 @@ def facts(api: Callable[..., Api], owner: Api, target: Target) -> Facts:
     member = api(target.member_token) if target.member_token else None
     try:
         return Facts.learn(owner, member)
-    except (RuntimeError, OSError, requests.RequestException) as exc:
+    except (NotTestable, RuntimeError, OSError, requests.RequestException) as exc:
         pytest.exit(f"cannot test {target.label}: {exc}", returncode=2)
 
 

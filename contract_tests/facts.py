@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contract_tests.client import Api, Violation
+from contract_tests.preflight import expect_other_user, expect_role
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,8 @@ class Facts:
         """Ask the server; fail early, with a hint, when a token is not what it claims to be."""
         owner_identity = _identity(owner, expect_owner=True)
         member_identity = _identity(member, expect_owner=False) if member else None
-        if member_identity is not None and member_identity.id == owner_identity.id:
-            raise RuntimeError("--member-token signs in the same user as --token; give a "
-                               "token of another, non-owner user")
+        if member_identity is not None:
+            expect_other_user(owner_identity.id, member_identity.id)
         listing = owner.templates().expect_status(200)
         templates = tuple(Template(t["id"], t["name"], bool(t.get("enabled_by_default", True)))
                           for t in listing.json())
@@ -70,14 +70,7 @@ def _identity(api: Api, *, expect_owner: bool) -> Identity:
     if exchange.status == 401:
         raise RuntimeError(f"the server refused the token: {exchange.json().get('detail', '')}")
     body = exchange.expect_status(200).json()
-    roles = {role.get("name") for role in body.get("roles", [])}
-    option = "--token" if expect_owner else "--member-token"
-    if expect_owner and "owner" not in roles:
-        raise RuntimeError(f"{option} signs in {body['username']!r}, who is not an owner; "
-                           "the suite needs an owner's token to check owner-only operations")
-    if not expect_owner and "owner" in roles:
-        raise RuntimeError(f"{option} signs in {body['username']!r}, who is an owner; role "
-                           "checks need a plain member's token")
+    expect_role(body, owner=expect_owner)
     try:
         return Identity(id=body["id"], username=body["username"])
     except KeyError as exc:

@@ -29,13 +29,11 @@ def preflight(target: Target, wire: Wire) -> None:
     if target.api_url is None:
         return  # an in-process app: nothing to reach
     owner = _me(target, target.owner_token, "--token", wire)
-    _expect_role(owner, "--token", owner=True)
+    expect_role(owner, owner=True)
     if target.member_token is not None:
         member = _me(target, target.member_token, "--member-token", wire)
-        _expect_role(member, "--member-token", owner=False)
-        if member.get("id") == owner.get("id"):
-            raise NotTestable("--member-token signs in the same user as --token; give a token "
-                              "of another, non-owner user")
+        expect_role(member, owner=False)
+        expect_other_user(owner.get("id"), member.get("id"))
 
 
 def _me(target: Target, token: str, option: str, wire: Wire) -> dict[str, Any]:
@@ -66,7 +64,10 @@ def _me(target: Target, token: str, option: str, wire: Wire) -> dict[str, Any]:
     return body
 
 
-def _expect_role(user: dict[str, Any], option: str, *, owner: bool) -> None:
+def expect_role(user: dict[str, Any], *, owner: bool) -> None:
+    """Raise NotTestable unless `user` (a `/users/me` body) is an owner (or, for the member's
+    token, is not one): the role checks mean nothing with the wrong kind of token."""
+    option = "--token" if owner else "--member-token"
     roles = {role.get("name") for role in user.get("roles") or [] if isinstance(role, dict)}
     if owner and "owner" not in roles:
         raise NotTestable(f"{option} signs in {user['username']!r}, who is not an owner; the "
@@ -74,6 +75,13 @@ def _expect_role(user: dict[str, Any], option: str, *, owner: bool) -> None:
     if not owner and "owner" in roles:
         raise NotTestable(f"{option} signs in {user['username']!r}, who is an owner; role "
                           "checks need a plain member's token")
+
+
+def expect_other_user(owner_id: object, member_id: object) -> None:
+    """Raise NotTestable when both tokens sign in one user: scoping checks need two."""
+    if member_id == owner_id:
+        raise NotTestable("--member-token signs in the same user as --token; give a token "
+                          "of another, non-owner user")
 
 
 def _json(response: requests.Response) -> Any:
