@@ -103,17 +103,6 @@ def rss_kib(pids: Sequence[int]) -> dict[int, int]:
     return {pid: servers.status_field(pid, "VmRSS") or 0 for pid in pids}
 
 
-def cpu_ns(pids: Sequence[int]) -> int:
-    """CPU time used so far by every thread of these processes (schedstat: nanoseconds)."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                with contextlib.suppress(OSError, ValueError, IndexError):
-                    total += int((task / "schedstat").read_text().split()[0])
-    return total
-
-
 def connections_per_process(pids: Sequence[int], port: int) -> dict[int, int]:
     """Established TCP connections to the mock's port held by each of its processes."""
     inodes = set()

@@ -4,8 +4,6 @@ bench.run wrote there)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import platform
 import shutil
@@ -112,13 +110,7 @@ def machine_info(load_start: float) -> dict[str, Any]:
 
 def write(fanout: dict[str, Any], path: Path) -> None:
     """Add the figures under `fanout`, keeping what the JSON already holds (bench.run's)."""
-    data: dict[str, Any] = {}
-    with contextlib.suppress(OSError, json.JSONDecodeError):
-        loaded = json.loads(path.read_text())
-        if isinstance(loaded, dict):
-            data = loaded
-    data["fanout"] = fanout
-    report.write_json(data, path)
+    report.merge_json({"fanout": fanout}, path)
 
 
 def print_profiles(results: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ from websockets.sync.client import connect as sync_connect
 from bench import servers
 from bench.fanout_client import Client
 from bench.fanout_config import MEMBER_TOKEN, WATCH_PATH, WORKSPACE_DELETED, Case
-from bench.fanout_processes import cpu_ns, mock_pids
 from bench.servers import HOST, Server
 
 
@@ -82,15 +81,15 @@ def one_round(mock: Server, clients: list[Client], number: int, run_id: str,
     for client in clients:
         client.send(cmd="arm", round=number)
     armed = [client.answer("armed", timeout) for client in clients]
-    pids = mock_pids(mock)
-    cpu_before = cpu_ns(pids)
+    assert mock.proc is not None
+    cpu_before = servers.cpu_ns(mock.proc.pid)
     sent_at = time.monotonic()
     sent = deliver(mock, f"fanout-{run_id}-{number}")
     answered_at = time.monotonic()
     for client in clients:
         client.send(cmd="collect", round=number, timeout=timeout)
     collected = [client.answer("collected", timeout + 10) for client in clients]
-    cpu_after = cpu_ns(pids)
+    cpu_after = servers.cpu_ns(mock.proc.pid)
     tally = Tally()
     for arm, got in zip(armed, collected, strict=True):
         tally.add(arm, got, sent["id"], sent_at)
