@@ -4,7 +4,6 @@ mock (one worker or several), its process tree's memory, CPU time and held conne
 from __future__ import annotations
 
 import contextlib
-import os
 import resource
 import shutil
 import socket
@@ -105,19 +104,5 @@ def rss_kib(pids: Sequence[int]) -> dict[int, int]:
 
 def connections_per_process(pids: Sequence[int], port: int) -> dict[int, int]:
     """Established TCP connections to the mock's port held by each of its processes."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as handle:
-            for line in list(handle)[1:]:
-                cols = line.split()
-                if cols[3] == "01" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(f"socket:[{cols[9]}]")
-    held = {}
-    for pid in pids:
-        count = 0
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    count += os.readlink(fd) in inodes
-        held[pid] = count
-    return held
+    held = servers.socket_inodes(port, servers.ESTABLISHED)
+    return {pid: sum(name in held for name in servers.open_files(pid)) for pid in pids}

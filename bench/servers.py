@@ -135,29 +135,39 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _listen_inodes(port: int) -> set[str]:
-    """Socket inodes listening on the port, from /proc/net/tcp{,6}."""
+LISTEN, ESTABLISHED = "0A", "01"  # TCP states as /proc/net/tcp writes them
+
+
+def socket_inodes(port: int, state: str = LISTEN) -> set[str]:
+    """Sockets on the local port in a TCP state, as a process's fd links name them
+    (`socket:[INODE]`), from /proc/net/tcp{,6}."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError), open(table) as handle:
             for line in list(handle)[1:]:
                 cols = line.split()
-                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(cols[9])
+                if cols[3] == state and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{cols[9]}]")
     return inodes
+
+
+def open_files(pid: int) -> list[str]:
+    """What the process's file descriptors point at (`socket:[INODE]` for a socket)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                found.append(os.readlink(fd))
+    return found
 
 
 def listener_pid(server: Server) -> int | None:
     """The process of the server's tree that holds the listening socket (node, not npx)."""
     assert server.proc is not None
-    wanted = {f"socket:[{inode}]" for inode in _listen_inodes(server.port)}
+    wanted = socket_inodes(server.port)
     for pid in descendants(server.proc.pid):
-        fd_dir = Path(f"/proc/{pid}/fd")
-        with contextlib.suppress(OSError):
-            for fd in fd_dir.iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) in wanted:
-                        return pid
+        if not wanted.isdisjoint(open_files(pid)):
+            return pid
     return None
 
 
