@@ -17,14 +17,13 @@ case), fanout_profile (--profile) and fanout_report (tables, verdict, JSON).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import command
 from bench.fanout_case import run_case
 from bench.fanout_config import RESULTS, TARGET_P99_MS, WORKSPACE_DELETED, cases, parse_args
 from bench.fanout_processes import raise_open_files, redis_server
@@ -62,12 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv, __doc__)
     RESULTS.mkdir(parents=True, exist_ok=True)
     nofile = raise_open_files(args.watchers + 1024)
-    load_start = os.getloadavg()[0]
     print(f"fan-out: {args.watchers} idle watch sockets per case in {args.clients} client "
           f"processes, {args.rounds} rounds (+1 warm-up)", flush=True)
-    if load_start > 0.5:
-        print(f"note: 1-minute load average is {load_start:.2f} before the run: something else "
-              "is using the CPU, so the figures will be noisy", flush=True)
+    load_start = command.load_before()
     results = run_cases(args, f"{int(time.time()):x}")
     fanout: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "how": HOW,
@@ -95,8 +91,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted: processes stopped", file=sys.stderr)
-        sys.exit(130)
+    command.run(main, "processes")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
+
+from bench import command
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -82,14 +82,8 @@ def parse_args(argv: Sequence[str] | None, description: str | None = None) -> ar
         parser.error("--profile needs py-spy: pip install py-spy")
     if args.timeout <= 0 or args.pause < 0:
         parser.error("--timeout must be > 0 and --pause >= 0")
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_on_term)
-    signal.signal(signal.SIGHUP, _raise_on_term)
+    command.unwind_on_signals()
     return args
-
-
-def _raise_on_term(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def venv_py_spy() -> Path:

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bench import loadgen, report, servers
+from bench import command, loadgen, report, servers
 from bench.peers import lineup, prism
 from bench.peers.capture import Answer, fetch, steady
 from bench.servers import HOST, Server
@@ -165,10 +161,6 @@ def measure(lineup_: list[Server], works: tuple[Workload, ...],
     return runs
 
 
-def _raise_on_term(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through `finally`, which kills the servers
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Options, checked, and signals set to unwind (so `finally` kills the servers)."""
     parser = build_parser()
@@ -187,9 +179,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.works = named(args.only)
     except ValueError as exc:
         parser.error(str(exc))
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
-    signal.signal(signal.SIGTERM, _raise_on_term)
-    signal.signal(signal.SIGHUP, _raise_on_term)
+    command.unwind_on_signals()
     return args
 
 
@@ -206,10 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     measure, report; always stop every server."""
     args = parse_args(argv)
     loadgen.ensure_wrk()
-    load_start = os.getloadavg()[0]
-    if load_start > 0.5:
-        print(f"note: 1-minute load average is {load_start:.2f} before the run: something else "
-              "is using the CPU, so the figures will be noisy", flush=True)
+    load_start = command.load_before()
     tools = lineup.prefetch(args.peers, ROOT)
     n = len(args.peers) + 1
     total = len(args.works) * n * (args.rounds * args.duration + args.warmup)
@@ -253,8 +240,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted: servers stopped", file=sys.stderr)
-        sys.exit(130)
+    command.run(main, "servers")
