@@ -64,26 +64,10 @@ def inbox_rows(entries: Sequence[Mapping[str, Any]], users: Sequence[User],
     rows = []
     for index, entry in enumerate(entries):
         place = f"inbox/{index}"
-        row_id = UUID(entry["id"])
-        if row_id in seen:
-            raise InboxEntryError(f"{place}/id", f"id {str(row_id)!r} is already at "
-                                  f"{seen[row_id]}; each must be unique")
-        seen[row_id] = f"{place}/id"
-        user = by_name.get(entry["user"])
-        if user is None:
-            raise InboxEntryError(f"{place}/user", f"no such user {entry['user']!r}; users are "
-                                  f"{', '.join(sorted(by_name))}")
-        template = by_id.get(UUID(entry["template"]))
-        if template is None:
-            raise InboxEntryError(f"{place}/template", f"{entry['template']} names no template "
-                                  "in templates.yaml")
-        if template.id == ONE_TIME_PASSCODE:
-            raise InboxEntryError(f"{place}/template", "the One-Time Passcode is never sent to "
-                                  "the inbox (Coder delivers it by e-mail only)")
-        ago = parse_duration(entry["ago"])
-        if not ago:
-            raise InboxEntryError(f"{place}/ago", "must be more than 0s, so that the fixture "
-                                  "rows are older than anything delivered later")
+        row_id = _unique_id(place, entry, seen)
+        user = _user(place, entry, by_name)
+        template = _template(place, entry, by_id)
+        ago = _age(place, entry)
         texts = _render(place, template, user, entry, DEFAULT_ACCESS_URL)
         created = start - ago
         read_at = wire.format_time(created + ago // 2) if entry["read"] else None
@@ -93,6 +77,46 @@ def inbox_rows(entries: Sequence[Mapping[str, Any]], users: Sequence[User],
                      **texts, "icon": "", "read_at": read_at,
                      "created_at": wire.format_time(created)})
     return tuple(rows)
+
+
+def _unique_id(place: str, entry: Mapping[str, Any], seen: dict[UUID, str]) -> UUID:
+    """The entry's id, remembered in `seen`; an id already there names where it was first."""
+    row_id = UUID(entry["id"])
+    if row_id in seen:
+        raise InboxEntryError(f"{place}/id", f"id {str(row_id)!r} is already at "
+                              f"{seen[row_id]}; each must be unique")
+    seen[row_id] = f"{place}/id"
+    return row_id
+
+
+def _user(place: str, entry: Mapping[str, Any], by_name: Mapping[str, User]) -> User:
+    """The fixture user the entry names; an unknown one lists the users there are."""
+    user = by_name.get(entry["user"])
+    if user is None:
+        raise InboxEntryError(f"{place}/user", f"no such user {entry['user']!r}; users are "
+                              f"{', '.join(sorted(by_name))}")
+    return user
+
+
+def _template(place: str, entry: Mapping[str, Any], by_id: Mapping[UUID, Template]) -> Template:
+    """The template the entry names, if Coder would ever put it in an inbox."""
+    template = by_id.get(UUID(entry["template"]))
+    if template is None:
+        raise InboxEntryError(f"{place}/template", f"{entry['template']} names no template "
+                              "in templates.yaml")
+    if template.id == ONE_TIME_PASSCODE:
+        raise InboxEntryError(f"{place}/template", "the One-Time Passcode is never sent to "
+                              "the inbox (Coder delivers it by e-mail only)")
+    return template
+
+
+def _age(place: str, entry: Mapping[str, Any]) -> timedelta:
+    """How long before the anchor the row was created; never 0, so later deliveries are newer."""
+    ago = parse_duration(entry["ago"])
+    if not ago:
+        raise InboxEntryError(f"{place}/ago", "must be more than 0s, so that the fixture "
+                              "rows are older than anything delivered later")
+    return ago
 
 
 def _render(place: str, template: Template, user: User, entry: Mapping[str, Any],
