@@ -30,6 +30,7 @@ _MAX_INT_DIGITS = 4000  # int() refuses more than 4300 digits; a longer literal 
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+_OPENED = object()  # the scanner's mark: the next value read is a member of an open container
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # CPython's C unescaper
 
 
@@ -99,43 +100,51 @@ class _Scanner:
         stack: list[Any] = []  # the open containers, outermost first
         keys: list[str] = []  # for each: the object key whose value comes next
         while True:
+            value = self._open_or_scalar(stack, keys)
+            if value is not _OPENED:
+                value = self._attach(value, stack, keys)
+                if value is not _OPENED:
+                    return value
+
+    def _open_or_scalar(self, stack: list[Any], keys: list[str]) -> Any:
+        """The next scalar or empty container; _OPENED when a container with members opens."""
+        char = self.peek()
+        if char not in ("[", "{"):
+            return self.scalar()
+        if len(stack) == _MAX_DEPTH:
+            raise self.fail("exceeded max depth")
+        self.pos += 1
+        if self.peek() == ("]" if char == "[" else "}"):
+            self.pos += 1
+            return [] if char == "[" else {}
+        stack.append([] if char == "[" else {})
+        keys.append(self.key() if char == "{" else "")
+        return _OPENED
+
+    def _attach(self, value: Any, stack: list[Any], keys: list[str]) -> Any:
+        """Put `value` in its container, then close every container it completes: the whole
+        value once the outermost closes, else _OPENED (a member follows)."""
+        while stack:
+            container = stack[-1]
+            if len(stack) > _KEPT_DEPTH and isinstance(value, list | dict):
+                value = type(value)()
+            if isinstance(container, list):
+                container.append(value)
+                closing, context = "]", "after array element"
+            else:
+                container[keys[-1]] = value
+                closing, context = "}", "after object key:value pair"
             char = self.peek()
-            if char in ("[", "{"):
-                if len(stack) == _MAX_DEPTH:
-                    raise self.fail("exceeded max depth")
+            if char == ",":
                 self.pos += 1
-                stack.append([] if char == "[" else {})
-                keys.append("")
-                if self.peek() != ("]" if char == "[" else "}"):
-                    if char == "{":
-                        keys[-1] = self.key()
-                    continue
-                self.pos += 1
-                value, _ = stack.pop(), keys.pop()
-            else:
-                value = self.scalar()
-            while stack:  # attach the value, then close every container it completes
-                container = stack[-1]
-                if len(stack) > _KEPT_DEPTH and isinstance(value, list | dict):
-                    value = type(value)()
-                if isinstance(container, list):
-                    container.append(value)
-                    closing, context = "]", "after array element"
-                else:
-                    container[keys[-1]] = value
-                    closing, context = "}", "after object key:value pair"
-                char = self.peek()
-                if char == ",":
-                    self.pos += 1
-                    if isinstance(container, dict):
-                        keys[-1] = self.key()
-                    break
-                if char != closing:
-                    raise self.fail(context)
-                self.pos += 1
-                value, _ = stack.pop(), keys.pop()
-            else:
-                return value
+                if isinstance(container, dict):
+                    keys[-1] = self.key()
+                return _OPENED
+            if char != closing:
+                raise self.fail(context)
+            self.pos += 1
+            value, _ = stack.pop(), keys.pop()
+        return value
 
     def key(self) -> str:
         """An object key and the colon after it."""
