@@ -191,6 +191,37 @@ def start(server: Server, timeout: float) -> None:
           f"{server.base_path or '/'!r} (probe statuses {server.probe})", flush=True)
 
 
+def announce(args: argparse.Namespace) -> None:
+    """What the run will load, and for how long, before the first server starts."""
+    n = len(args.peers) + 1
+    total = len(args.works) * n * (args.rounds * args.duration + args.warmup)
+    print(f"benchmark: {len(args.works)} workloads x {n} servers x {args.rounds} rounds x "
+          f"{args.duration}s (+ {args.warmup}s warm-up) = {total}s of load, "
+          f"wrk -t{args.threads} -c{args.connections}", flush=True)
+
+
+def start_lineup(args: argparse.Namespace, tools: lineup.Tools, work_dir: Path,
+                 started: list[Server]) -> dict[str, Answer]:
+    """Start the mock, capture its answers, then each peer stubbed with them, one at a time so
+    no start-up competes for the CPU; the mock's answers. Each server is added to `started` as
+    it starts, so the caller stops it whatever happens next."""
+    mock = lineup.mock(RESULTS)
+    started.append(mock)
+    start(mock, args.startup_timeout)
+    prepare(mock)
+    answers, denied = capture(mock, args.works)
+    for name in args.peers:
+        peer = lineup.peer(name, list(answers.values()), denied, work_dir, ROOT,
+                           tools, {"prism_log_level": args.prism_log_level})
+        started.append(peer)
+        start(peer, args.startup_timeout)
+        if name in lineup.STUBBED:
+            peer.params = dict(mock.params)
+        else:
+            prepare(peer)
+    return answers
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Fetch the tools, start the mock, stub the peers with its answers, start them, verify,
     measure, report; always stop every server."""
@@ -198,33 +229,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     loadgen.ensure_wrk()
     load_start = command.load_before()
     tools = lineup.prefetch(args.peers, ROOT)
-    n = len(args.peers) + 1
-    total = len(args.works) * n * (args.rounds * args.duration + args.warmup)
-    print(f"benchmark: {len(args.works)} workloads x {n} servers x {args.rounds} rounds x "
-          f"{args.duration}s (+ {args.warmup}s warm-up) = {total}s of load, "
-          f"wrk -t{args.threads} -c{args.connections}", flush=True)
+    announce(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
     started: list[Server] = []
-    checks: dict[str, dict[str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-stubs-") as work_dir:
         try:
-            mock = lineup.mock(RESULTS)
-            started.append(mock)
-            start(mock, args.startup_timeout)
-            prepare(mock)
-            answers, denied = capture(mock, args.works)
-            for name in args.peers:  # one at a time, so no start-up competes for the CPU
-                peer = lineup.peer(name, list(answers.values()), denied, Path(work_dir), ROOT,
-                                   tools, {"prism_log_level": args.prism_log_level})
-                started.append(peer)
-                start(peer, args.startup_timeout)
-                if name in lineup.STUBBED:
-                    peer.params = dict(mock.params)
-                else:
-                    prepare(peer)
+            answers = start_lineup(args, tools, Path(work_dir), started)
             print("verifying each workload:")
-            for server in started:
-                checks[server.name] = verify(server, args.works, answers)
+            checks = {server.name: verify(server, args.works, answers) for server in started}
             warm_up(started, args.works, args)
             runs = measure(started, args.works, args)
             memory = {server.name: servers.memory(server) for server in started}
