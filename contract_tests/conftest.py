@@ -4,7 +4,6 @@ and the recorded inbox."""
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -110,6 +109,7 @@ def _schema(contract_run: ContractRun, *, disabled: Sequence[str]) -> BaseSchema
 
     def after_call(_context: HookContext, case: Case, response: Response) -> None:
         contract_run.wire.answered(case, response.status_code)
+        contract_run.interrupt.check()  # a safe point, should SIGTERM's interrupt have been lost
 
     schema.hook(after_call)
     return schema
@@ -164,11 +164,10 @@ def guard(owner: Api, facts: Facts, target: Target,
     """Record the state before the first test; put it back after the last, whatever happens."""
     guard = StateGuard(owner, facts, allow_new_preferences=target.allow_new_preferences)
     guard.record()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        yield guard
+        with contract_run.interrupt.on_sigterm():  # SIGTERM unwinds like Ctrl-C (interrupt.py)
+            yield guard
     finally:
-        signal.signal(signal.SIGTERM, previous)
         sent = sum(contract_run.wire.accepted[operation_id] for operation_id in SENDS)
         contract_run.restore_notes = guard.restore() + guard.final_notes(sent)
 
@@ -234,8 +233,3 @@ def first_page(owner: Api, facts: Facts, record: InboxRecord) -> InboxPage:
     for item in page.items:
         check_notification(page.exchange, item, user_id=facts.owner.id)
     return page
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so the guard still restores."""
-    raise KeyboardInterrupt

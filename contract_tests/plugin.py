@@ -23,6 +23,7 @@ from _pytest.junitxml import xml_key  # private, and no public stand-in: see the
 from hypothesis import HealthCheck, settings
 
 from contract_tests import options, report
+from contract_tests.interrupt import Interrupt
 from contract_tests.operations import BY_LABEL
 from contract_tests.skips import Skips
 from contract_tests.target import Target, bundled_mock
@@ -40,6 +41,7 @@ class ContractRun:
     wire: Wire = field(init=False)
     app: Any = field(init=False)  # the in-process app, counting what reaches it
     restore_notes: list[str] = field(default_factory=list)
+    interrupt: Interrupt = field(default_factory=Interrupt)  # SIGTERM, while it tests
     skips: Skips = field(default_factory=Skips)
     operations_of: dict[str, list[str]] = field(default_factory=dict)  # check -> operations
 
