@@ -9,6 +9,7 @@ an error at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from mock_server.faults import Fault, FaultBook, parse_fault
 from mock_server.fixtures import load_seed
 from mock_server.journal import Journal
 from mock_server.state import EventStorage, Store, open_backends
-from mock_server.state.backend import Engine, StateUnavailable
+from mock_server.state.backend import Engine, StateUnavailable, unknown_version
 from mock_server.state.file import StateFile
 
 DEFAULT_ACCESS_URL = "http://127.0.0.1:8080"  # where `make serve` listens
@@ -35,6 +36,8 @@ class Deployment:
     events: EventStorage  # inbox events, for the watch sockets
     engine: Engine
     state_file: StateFile | None = None
+    # moves whenever anything an answer depends on may have changed; None: cannot be known
+    version: Callable[[], Hashable | None] = unknown_version
 
     async def start(self) -> None:
         """Seed the state and the configured faults now; StateUnavailable if it cannot."""
@@ -71,6 +74,7 @@ def build_deployment(config: MockConfig, *, store: Store | None = None) -> Deplo
     """The deployment a configuration describes; `store` replaces the one it would build."""
     backends = open_backends(config)
     state_file = None
+    built = store is None  # a store given holds a state of its own, whose version is unknown
     if store is None:
         state_file = StateFile(config.state_file) if config.state_file is not None else None
         initial = state_file.load(backends.state.limits) if state_file is not None else None
@@ -85,7 +89,8 @@ def build_deployment(config: MockConfig, *, store: Store | None = None) -> Deplo
     journal = Journal(backends.journal, size=config.journal_size,
                       entry_bytes=config.journal_entry_bytes)
     return Deployment(store=store, faults=faults, enqueuer=enqueuer, events=backends.events,
-                      journal=journal, engine=backends.engine, state_file=state_file)
+                      journal=journal, engine=backends.engine, state_file=state_file,
+                      version=backends.version if built else unknown_version)
 
 
 def initial_faults(config: MockConfig) -> list[Fault]:

@@ -9,7 +9,7 @@ that cannot be reached raises `StateUnavailable`, which the API answers as a 503
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -188,6 +188,10 @@ class Engine(Protocol):
         """Close the connections of the running event loop (a loop about to end)."""
 
 
+def unknown_version() -> None:
+    """The version of a state nobody here can follow (one shared with other processes)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Backends:
     """The storages of one deployment, all on the same engine."""
@@ -197,6 +201,9 @@ class Backends:
     journal: JournalStorage
     events: EventStorage
     engine: Engine
+    # what the state and the faults hold, as a value that moves whenever either changes: None
+    # where no process can know it (a state shared with others) or while a fault is active
+    version: Callable[[], Hashable | None] = unknown_version
 
 
 def limits_of(config: MockConfig) -> Limits:

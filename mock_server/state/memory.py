@@ -2,6 +2,8 @@
 
 The methods are coroutines only to share the backends' one interface: none awaits, so each
 runs whole under a threading lock (tests call them from several threads and loops at once).
+The state and the faults count their changes (`version`), so a server can tell that nothing an
+answer depends on has changed since (mock_server/replay.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -26,8 +29,14 @@ if TYPE_CHECKING:
 
 def open_backends(limits: Limits | None = None) -> Backends:
     """Fresh storages for one process."""
-    return Backends(state=MemoryState(limits), faults=MemoryFaults(), journal=MemoryJournal(),
-                    events=MemoryEvents(), engine=MemoryEngine())
+    state, faults = MemoryState(limits), MemoryFaults()
+    return Backends(state=state, faults=faults, journal=MemoryJournal(), events=MemoryEvents(),
+                    engine=MemoryEngine(), version=partial(_version, state, faults))
+
+
+def _version(state: MemoryState, faults: MemoryFaults) -> tuple[int, int] | None:
+    """Both change counts; None while a fault is active (a fault may fire on any call)."""
+    return None if faults.active else (state.version, faults.version)
 
 
 class MemoryEngine:
@@ -57,9 +66,11 @@ class MemoryState:
         self._lock = threading.Lock()
         self._initialised = False
         self._dropped = dict.fromkeys(("outbox", "pending", "inbox", "dedupe"), 0)
+        self.version = 0  # moves on every write that changes something
         self._put(State())
 
     def _put(self, state: State) -> None:
+        self.version += 1
         self._settings = state.settings
         self._preferences = {uid: {p.template_id: p for p in prefs}
                              for uid, prefs in state.preferences.items()}
@@ -105,6 +116,7 @@ class MemoryState:
         """Compare and set under the lock."""
         with self._lock:
             changed, self._settings = self._settings != text, text
+            self.version += changed
             return changed
 
     async def preferences(self, user_id: UUID) -> tuple[Preference, ...]:
@@ -117,6 +129,7 @@ class MemoryState:
         """Merge under the lock, so concurrent writers of one user lose nothing."""
         with self._lock:
             stored = self._preferences.setdefault(user_id, {})
+            self.version += 1  # every stored preference gets a new updated_at
             for template_id, disabled in changes.items():
                 stored[template_id] = Preference(template_id, disabled, at)
             return tuple(stored.values())
@@ -132,6 +145,7 @@ class MemoryState:
                 if len(self._dedupe) > self.limits.dedupe:
                     del self._dedupe[next(iter(self._dedupe))]
                     self._dropped["dedupe"] += 1
+            self.version += 1
             self._outbox.extend(outbox)
             self._dropped["outbox"] += _trim(self._outbox, self.limits.outbox)
             self._pending.extend(pending)
@@ -148,6 +162,7 @@ class MemoryState:
         """Swap the held list for an empty one."""
         with self._lock:
             taken, self._pending = self._pending, []
+            self.version += bool(taken)
         return taken
 
     async def outbox(self) -> list[Message]:
@@ -158,6 +173,7 @@ class MemoryState:
     async def clear_outbox(self) -> None:
         """Empty it."""
         with self._lock:
+            self.version += bool(self._outbox)
             self._outbox = []
 
     async def inbox(self, user_id: UUID) -> list[InboxRow]:
@@ -172,6 +188,7 @@ class MemoryState:
             rows = self._inbox.get(user_id, {})
             if row_id not in rows:
                 return None
+            self.version += 1  # read_at is a new time, or None again
             rows[row_id] = {**rows[row_id], "read_at": read_at}
             return rows[row_id]
 
@@ -182,6 +199,7 @@ class MemoryState:
             for row_id, row in rows.items():
                 if row["read_at"] is None:
                     rows[row_id] = {**row, "read_at": read_at}
+                    self.version += 1
 
     async def template_methods(self) -> dict[UUID, str]:
         """A copy."""
@@ -191,6 +209,7 @@ class MemoryState:
     async def set_template_method(self, template_id: UUID, method: str) -> None:
         """Set it."""
         with self._lock:
+            self.version += self._methods.get(template_id) != method
             self._methods[template_id] = method
 
     async def dropped(self) -> dict[str, int]:
@@ -206,12 +225,19 @@ class MemoryFaults:
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self.version = 0  # moves on every change of the faults
+
+    @property
+    def active(self) -> bool:
+        """Whether any fault is stored (a list's length needs no lock)."""
+        return bool(self._faults)
 
     async def add(self, fault: Fault) -> Fault:
         """Append under the next id."""
         with self._lock:
             fault = replace(fault, id=next(self._ids))
             self._faults.append(fault)
+            self.version += 1
         return fault
 
     async def add_once(self, faults: Sequence[Fault]) -> None:
@@ -226,7 +252,7 @@ class MemoryFaults:
 
     async def has_any(self) -> bool:
         """No lock needed to read a list's length."""
-        return bool(self._faults)
+        return self.active
 
     async def count_down(self, fault_id: int) -> bool:
         """Take one call; the fault goes away after its last."""
@@ -235,6 +261,7 @@ class MemoryFaults:
                 if current.id == fault_id and current.times:
                     left = current.times - 1
                     self._faults[index:index + 1] = [replace(current, times=left)] if left else []
+                    self.version += 1
                     return True
         return False
 
@@ -243,11 +270,13 @@ class MemoryFaults:
         with self._lock:
             kept = [f for f in self._faults if f.id != fault_id]
             found, self._faults = len(kept) != len(self._faults), kept
+            self.version += found
         return found
 
     async def clear(self) -> None:
         """Drop them all."""
         with self._lock:
+            self.version += bool(self._faults)
             self._faults = []
 
 
