@@ -64,7 +64,7 @@ def create_app(config: MockConfig, deployment: Deployment | None = None, *,
         handlers |= _control_operations(ControlHandlers(deployment, operation_ids=[
             *_operation_ids(spec), *_socket_operations(spec).values()]))
     stack = middlewares(config, store=store, journal=journal, faults=faults,
-                        events=deployment.events, sleep=sleep)
+                        events=deployment.events, version=deployment.version, sleep=sleep)
     app = ConnexionMiddleware(Dispatcher(handlers), import_name=__name__, middlewares=stack)
     for base_path, api_spec in specs.items():
         app.add_api(api_spec, base_path=base_path,

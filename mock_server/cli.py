@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _check_port(args.port)
-        config = bound_config(config_from(args), args.host)
+        config = serving_config(args)
         _check_workers(args, config)
         _check_exposure(args.host, config)
     except (FaultError, ValueError) as exc:
@@ -154,6 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       lifespan="on", **server_options(config))
                        ).run(sockets=[sock])
     return 0
+
+
+def serving_config(args: argparse.Namespace) -> MockConfig:
+    """The configuration the options describe, as served on `--host`; `--reload` turns replay
+    off, since a rebuild makes a new deployment that kept answers would outlive."""
+    config = bound_config(config_from(args), args.host)
+    return dataclasses.replace(config, replay=False) if args.reload else config
 
 
 def _check_port(port: int) -> None:

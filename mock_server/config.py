@@ -58,6 +58,7 @@ class MockConfig:
     max_header_bytes: int = 1 << 20  # a request head's bytes (Go's DefaultMaxHeaderBytes): 431
     header_timeout: float = 10.0  # seconds for a request head to arrive in full: 408
     body_timeout: float = 30.0  # seconds for a request body, from its first read: 408
+    replay: bool = True  # repeat a kept answer to the same request bytes (mock_server/replay.py)
 
     def __post_init__(self) -> None:
         if self.default_method not in DISPATCH_METHODS:

@@ -19,21 +19,28 @@ A refusal is written with `Connection: close`, the write side is shut, and whate
 still sends is discarded (up to DRAIN_BYTES, for DRAIN_SECONDS) before the socket closes, so a
 client busy sending reads the answer instead of a reset. The protocol also gives the app a way
 to drop a connection without any answer (DROP_EXTENSION), which ASGI itself cannot express.
+
+Given a `Replays` table, a request that arrives whole in one read is offered to the app for
+keeping (REPLAY_EXTENSION), and the same bytes again, while the kept answer holds, are answered
+from the table without a parser, a task or the stack (mock_server/replay.py says when).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
+from uvicorn.protocols.utils import get_client_addr
 
 from mock_server import errors
 from mock_server.handshake_protocol import HandshakeHttpProtocol
+from mock_server.replay import REPLAY_EXTENSION, Answer, Replays
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +67,12 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
     """The mock's HTTP protocol (malformed handshakes served as HTTP, handshake_protocol.py)
     with head limits, a head deadline and an absolute-form target's Host."""
 
-    def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limits: ConnectionLimits, replays: Replays | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        self.replays = replays
+        self._begun = 0  # requests begun in the current read
         self._in_head = True
         self._head_bytes = 0
         self._too_many_fields = False
@@ -83,6 +93,46 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        """A read: replayed when its bytes are a kept request's, else parsed (and, when it held
+        exactly one whole request, offered to the app for keeping)."""
+        if self.replays is None or not self._at_rest():
+            self._feed(data)
+            return
+        answer = self.replays.find(data)
+        if answer is not None and not self.flow.write_paused:
+            self._replay(self.replays, answer)
+            return
+        cycle, self._begun = self.cycle, 0
+        self._feed(data)
+        if self._begun == 1 and self.cycle is not cycle and self._in_head and not self._refused:
+            extensions = self.scope.setdefault("extensions", {})
+            extensions[REPLAY_EXTENSION] = partial(self.replays.learn, data)
+
+    def on_message_begin(self) -> None:
+        """Count the requests a read begins (one whole request is a read that may be kept)."""
+        self._begun += 1
+        super().on_message_begin()
+
+    def _at_rest(self) -> bool:
+        """Between requests: nothing parsed of a next one, nothing being answered or queued."""
+        return (self._in_head and self._head_bytes == 0 and not self._refused
+                and (self.cycle is None or self.cycle.response_complete) and not self.pipeline
+                and not self.transport.is_closing())
+
+    def _replay(self, replays: Replays, answer: Answer) -> None:
+        """Write a kept answer at once, then do what uvicorn does after any answer."""
+        started = time.perf_counter()
+        self._unset_keepalive_if_required()
+        self._head_started = None
+        self.transport.write(replays.wire(answer, self.server_state.default_headers))
+        if self.access_log:
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d',
+                                    get_client_addr({"client": self.client}),
+                                    *answer.request_line, answer.status)
+        replays.journal(answer, started)
+        self.on_response_complete()
+
+    def _feed(self, data: bytes) -> None:
         """Feed the parser no more of a head than the limit allows; discard after a refusal."""
         if self._refused:
             self._discard(len(data))
@@ -211,7 +261,8 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
         self.transport.close()
 
 
-def protocol_factory(limits: ConnectionLimits) -> partial[GuardedHttpProtocol]:
-    """What uvicorn's `http=` takes: the protocol class, bound to these limits (picklable, for
-    worker processes)."""
-    return partial(GuardedHttpProtocol, limits=limits)
+def protocol_factory(limits: ConnectionLimits,
+                     replays: Replays | None = None) -> partial[GuardedHttpProtocol]:
+    """What uvicorn's `http=` takes: the protocol class, bound to these limits and the server's
+    table of kept answers (picklable, for worker processes)."""
+    return partial(GuardedHttpProtocol, limits=limits, replays=replays)

@@ -39,6 +39,7 @@ class RequestContext:
     fault: str | None = None  # faults: how the faults that fired are named in the journal
     dropped: bool = False  # faults: the connection was dropped on purpose, no status was sent
     websocket: Upgrade | None = None  # bridge: the WebSocket, when this GET is a handshake
+    entry: dict[str, Any] | None = None  # journal: the call's entry, once recorded (not a socket's)
 
 
 def open_context(scope: Scope) -> RequestContext:

@@ -55,6 +55,9 @@ def _serving(group: argparse._ArgumentGroup) -> None:
         help="allow this browser origin (repeatable; default: any localhost port)")
     add("--reload", action="store_true",
         help="rebuild when openapi.yaml or the fixtures change; a broken edit is reported")
+    add("--no-replay", dest="replay", action="store_false",
+        help="answer every request through the whole stack, never from the answers kept "
+             "for the same request bytes and state")
 
 
 def _answers(group: argparse._ArgumentGroup) -> None:

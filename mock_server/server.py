@@ -29,6 +29,7 @@ from mock_server.handshake_protocol import HandshakeHttpProtocol
 from mock_server.journal import Journal
 from mock_server.middleware.watch import WATCH_PATH
 from mock_server.models import ApiKey
+from mock_server.replay import Replays
 from mock_server.state import Store
 
 T = TypeVar("T")
@@ -51,12 +52,15 @@ def websocket_options(config: MockConfig) -> dict[str, Any]:
             "ws_per_message_deflate": False, "http": HandshakeHttpProtocol}
 
 
-def server_options(config: MockConfig) -> dict[str, Any]:
+def server_options(config: MockConfig, replays: Replays | None = None) -> dict[str, Any]:
     """Every uvicorn setting the configuration decides: the WebSocket ones, and the HTTP
-    protocol with the head limits and deadline (mock_server/connection.py)."""
+    protocol with the head limits and deadline (mock_server/connection.py) and the table of
+    answers it replays (`replays`, or a new one; none with --no-replay)."""
     limits = ConnectionLimits(max_header_bytes=config.max_header_bytes,
                               header_timeout=config.header_timeout)
-    return {**websocket_options(config), "http": protocol_factory(limits)}
+    if replays is None and config.replay:
+        replays = Replays()
+    return {**websocket_options(config), "http": protocol_factory(limits, replays)}
 
 
 def bound_config(config: MockConfig, host: str) -> MockConfig:
@@ -86,6 +90,7 @@ class MockServer:
         self.faults: FaultBook = deployment.faults
         self.enqueuer: Enqueuer = deployment.enqueuer
         self.app: ConnexionMiddleware = create_app(self.config, deployment, sleep=sleep)
+        self.replays: Replays | None = Replays() if self.config.replay else None
         self.host = host
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -134,7 +139,8 @@ class MockServer:
         logging.getLogger("uvicorn.error").addFilter(quiet_deliberate_drops)
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning",
                                                      access_log=False, lifespan="on",
-                                                     **server_options(self.config)))
+                                                     **server_options(self.config,
+                                                                      self.replays)))
         self._loop = (self._server.config.get_loop_factory() or asyncio.new_event_loop)()
         self._thread = threading.Thread(target=self._serve, args=(sock,),
                                         name=f"mock-server-{self._port}", daemon=True)

@@ -7,6 +7,7 @@ trimmed ones in connexion_seam.py, connexion's stock ones in connexion.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Hashable
 from functools import partial
 from typing import Any
 
@@ -32,15 +33,19 @@ from mock_server.middleware.faults import FaultMiddleware
 from mock_server.middleware.host import HostMiddleware
 from mock_server.middleware.journal import JournalMiddleware
 from mock_server.middleware.json_body import ReadBodyAsJSON
-from mock_server.middleware.watch import WatchMiddleware
+from mock_server.middleware.replay import ReplayRecorder
+from mock_server.middleware.watch import WATCH_PATH, WatchMiddleware
 from mock_server.middleware.websocket import WebSocketBridge
 from mock_server.state import EventStorage, Store
 
 
 def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: FaultBook,
-                events: EventStorage, sleep: Sleep = asyncio.sleep) -> list[Any]:
+                events: EventStorage, version: Callable[[], Hashable | None],
+                sleep: Sleep = asyncio.sleep) -> list[Any]:
     """Connexion's stack with the mock's layers. A request crosses them in this order:
 
+    0. ReplayRecorder (unless --no-replay): keeps an answer the protocol may replay to the same
+       request bytes (mock_server/replay.py); outermost, it sees the state before and after.
     1. WebSocketBridge: a WebSocket handshake goes on as the GET it is, its HTTP answer
        becoming the handshake's denial, so every layer below treats it as Coder's router does.
     2. ServerErrorMiddleware: a crash of the mock is still answered, in Coder's shape.
@@ -88,6 +93,9 @@ def middlewares(config: MockConfig, *, store: Store, journal: Journal, faults: F
         stack.insert(stack.index(DocsMiddleware),
                      partial(ControlGuardMiddleware, prefix=CONTROL_PATH,
                              token=config.control_token, origin_allowed=config.origin_allowed))
+    if config.replay:
+        stack.insert(0, partial(ReplayRecorder, version=version, journal=journal,
+                                prefix=BASE_PATH + "/", excluded=(WATCH_PATH,)))
     if config.validate_responses:
         stack.insert(stack.index(LifespanMiddleware), ResponseValidationMiddleware)
     return stack

@@ -44,7 +44,11 @@ class JournalMiddleware:
         finally:
             entry = _entry(scope, context, status, started)
             upgrade = context.websocket
-            await self.journal.record(entry if upgrade is None else {**entry, **upgrade.summary()})
+            if upgrade is None:
+                context.entry = entry
+            else:
+                entry = {**entry, **upgrade.summary()}
+            await self.journal.record(entry)
 
     def _record_soon(self, entry: dict[str, Any]) -> None:
         """A socket's event, told synchronously, written by a task of its own (kept till done)."""
@@ -66,6 +70,16 @@ def _entry(scope: Scope, context: RequestContext, status: int,
         "operation_id": context.operation_id,
         "user": caller.user.username if caller else None,
         "status": None if context.dropped else status,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        "latency_ms": _latency_ms(started),
         "fault": context.fault,
     }
+
+
+def restamped(entry: dict[str, Any], started: float) -> dict[str, Any]:
+    """A recorded call's entry for the same call made again (a replayed answer): its time and
+    latency are this call's."""
+    return {**entry, "time": time.time(), "latency_ms": _latency_ms(started)}
+
+
+def _latency_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
