@@ -147,8 +147,12 @@ class _PreparedValidation(RequestValidationOperation):
 
     Connexion builds a URI parser, a parameter validator and a body validator on every request;
     they hold nothing request-specific, and every body the mock validates is JSON (Coder's are
-    labelled so by ReadBodyAsJSON), so one of each per operation does the same checks.
+    labelled so by ReadBodyAsJSON), so one of each per operation does the same checks. The media
+    type check depends only on the Content-Type value, so a value once accepted is not checked
+    again (at most MAX_ACCEPTED of them; a refused one always is).
     """
+
+    MAX_ACCEPTED = 16
 
     def __init__(self, next_app: ASGIApp, *, operation: AbstractOperation,
                  strict_validation: bool = False, validator_map: dict | None = None) -> None:
@@ -165,15 +169,25 @@ class _PreparedValidation(RequestValidationOperation):
             schema=schema, required=operation.request_body.get("required", False),
             nullable=is_nullable(operation.body_definition(JSON)), encoding="utf-8",
             strict_validation=strict_validation, uri_parser=uri_parser) if schema else None
+        self._accepted: set[bytes | None] = set()  # Content-Type values the check accepted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._parameters is not None:
             self._parameters.validate(scope)
         if self._body is not None:
-            mime_type, _ = self.extract_content_type(scope["headers"])
-            self.validate_mime_type(mime_type)
+            self._check_media_type(scope["headers"])
             receive, scope = await self._body.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
+
+
+    def _check_media_type(self, headers: list[tuple[bytes, bytes]]) -> None:
+        value = next((v for name, v in headers if name.lower() == b"content-type"), None)
+        if value in self._accepted:
+            return
+        mime_type, _ = self.extract_content_type(headers)
+        self.validate_mime_type(mime_type)
+        if len(self._accepted) < self.MAX_ACCEPTED:
+            self._accepted.add(value)
 
 
 def _cannot_fail(parameter: dict[str, Any]) -> bool:
