@@ -5,7 +5,9 @@ finalizer: urllib3 closes a collected connection pool's sockets from `weakref.fi
 garbage collector runs, and an exception raised there is unraisable (Python reports it and goes
 on). A KeyboardInterrupt raised at once is therefore not enough: the run went on testing, for
 minutes at 200 examples, with the server's state unrestored. So the handler also records the
-signal, and `check()`, called at safe points (after each answer), raises it again.
+signal, and `check()`, called at safe points (after each answer, before each check), raises it
+again; a run it reached still ends with pytest's INTERRUPTED status when no safe point came after
+(the last checks, on raw sockets), once the state is put back (plugin.py).
 """
 
 from __future__ import annotations

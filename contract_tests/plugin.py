@@ -112,8 +112,17 @@ class ContractPlugin:
         reporter.add_property("operations", ", ".join(sent) or "none")
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self) -> None:
+        """A safe point before each check (the raw-socket ones have no `after_call`): raise
+        SIGTERM's KeyboardInterrupt, should it have been lost (interrupt.py)."""
+        self.run.interrupt.check()
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """The summary's figures as JUnit test-suite properties (written after this hook)."""
+        """A run SIGTERM reached never passes, even when its KeyboardInterrupt was lost in the
+        last checks; the summary's figures as JUnit test-suite properties (written after this)."""
+        if self.run.interrupt.signalled:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
         xml = session.config.stash.get(xml_key, None)
         if xml is not None:
             # Hypothesis' plugin adds a base64 blob of statistics per property: noise in CI.

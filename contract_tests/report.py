@@ -39,7 +39,10 @@ def coverage(run: ContractRun) -> list[str]:
 
 def summary(run: ContractRun) -> dict[str, list[str]]:
     """After the last check: the report's sections, each a list of lines."""
+    interrupted = {"interrupted": ["by SIGTERM: the run stopped early and does not pass "
+                                   "(exit status 2)"]} if run.interrupt.signalled else {}
     return {
+        **interrupted,
         "requests sent": [f"{run.wire.requests} (every HTTP request and WebSocket handshake)"],
         "delivered": [describe_sent(dict(run.wire.accepted))],
         "server state": run.restore_notes or ["nothing to put back"],
