@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import loadgen
+from bench.peers.lineup import REFERENCES
 
 
 def _package_version(name: str) -> str | None:
@@ -62,9 +63,10 @@ def summarise(runs: list[Any], checks: dict[str, Any]) -> dict[str, Any]:
 
 def ratios(entry: dict[str, Any], names: list[str]) -> dict[str, Any]:
     """mock/best peer and mock/ceiling in req/s (best peer: the fastest of the mocks a user
-    would pick instead; the ceiling is no mock, so never the best peer)."""
+    would pick instead; the ceiling and the mock's own stack without replay are no other mock,
+    so never the best peer)."""
     rps = {n: entry[n]["median"]["requests_per_s"] for n in names}
-    peers = [n for n in names if n not in ("mock", "ceiling")]
+    peers = [n for n in names if n != "mock" and n not in REFERENCES]
     best = max(peers, key=lambda n: rps[n]) if peers else None
     return {"best_peer": best,
             "mock_over_best_peer": rps["mock"] / rps[best] if best and rps[best] else None,

@@ -13,10 +13,12 @@ from bench.peers.capture import Answer
 from bench.servers import HOST, Server
 from bench.workloads import API, OWNER_TOKEN, TOKEN_HEADER
 
-PEERS = ("prism", "wiremock", "mockoon", "ceiling")
+PEERS = ("prism", "wiremock", "mockoon", "ceiling", "stack")
 # The peers that serve the mock's own bytes (Prism answers the spec's examples).
 STUBBED = frozenset({"wiremock", "mockoon", "ceiling"})
 CEILING = "ceiling"
+STACK = "stack"  # the mock with --no-replay: every request through the whole stack
+REFERENCES = frozenset({CEILING, STACK})  # measured beside the peers, never a best peer
 
 
 @dataclass
@@ -43,12 +45,12 @@ def prefetch(names: tuple[str, ...], root: Path) -> Tools:
     return tools
 
 
-def mock(results: Path) -> Server:
-    """The mock as `make serve` runs it, the access log off."""
+def mock(results: Path, *, name: str = "mock", options: tuple[str, ...] = ()) -> Server:
+    """The mock as `make serve` runs it, the access log off (and `options`)."""
     port = servers.free_port()
-    return Server("mock", [sys.executable, "-m", "mock_server", "--host", HOST, "--port",
-                           str(port), "--no-access-log"],
-                  port, (API,), results / "mock.log", control_path="/__mock")
+    return Server(name, [sys.executable, "-m", "mock_server", "--host", HOST, "--port",
+                         str(port), "--no-access-log", *options],
+                  port, (API,), results / f"{name}.log", control_path="/__mock")
 
 
 def peer(name: str, answers: list[Answer], denied: Answer, work: Path, root: Path,
@@ -78,4 +80,6 @@ def peer(name: str, answers: list[Answer], denied: Answer, work: Path, root: Pat
         ceiling.write(path, answers, denied, TOKEN_HEADER, OWNER_TOKEN)
         return Server(name, ceiling.argv(HOST, port), port, (API,), log,
                       env={ceiling.ANSWERS_ENV: str(path)})
+    if name == STACK:
+        return mock(log.parent, name=STACK, options=("--no-replay",))
     raise ValueError(f"unknown peer {name!r}; the peers are {', '.join(PEERS)}")
