@@ -40,6 +40,7 @@ from mock_server.middleware.journal import restamped
 
 REPLAY_EXTENSION = "mock_server.replay"  # scope["extensions"][...]: keep this call's answer
 MAX_ANSWERS = 512  # distinct requests kept; a fuzzer's endless variety empties the table
+MAX_BYTES = 8 << 20  # request and answer bytes kept in all; beyond, the table starts again
 MAX_BODY = 1 << 16  # bytes of body an answer may keep
 
 
@@ -70,9 +71,11 @@ def expiry(expires_at: Any) -> float:
 class Replays:
     """The answers one server keeps, by the exact bytes of the request they answered."""
 
-    def __init__(self, *, size: int = MAX_ANSWERS) -> None:
+    def __init__(self, *, size: int = MAX_ANSWERS, max_bytes: int = MAX_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self._answers: dict[bytes, Answer] = {}
+        self._bytes = 0
         self._defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
         self._unjournaled: list[tuple[Journal, dict[str, Any]]] = []
         self._journaling: asyncio.Task[None] | None = None
@@ -82,9 +85,12 @@ class Replays:
         """Keep `answer` for requests of exactly these bytes."""
         if len(answer.body) > MAX_BODY:
             return
-        if len(self._answers) >= self.size:
+        cost = len(raw) + len(answer.head) + len(answer.body)
+        if len(self._answers) >= self.size or self._bytes + cost > self.max_bytes:
             self._answers.clear()
+            self._bytes = 0
         self._answers[raw] = answer
+        self._bytes += cost
 
     def find(self, raw: bytes) -> Answer | None:
         """The answer kept for these bytes, if it still holds (one that no longer does goes)."""

@@ -10,6 +10,7 @@ where the case says it must, so the comparison is not vacuous.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import socket
@@ -24,7 +25,9 @@ import yaml
 
 from mock_server.cli import serving_config
 from mock_server.config import DEFAULT_FIXTURES, MockConfig
+from mock_server.journal import Journal
 from mock_server.options import build_parser
+from mock_server.replay import MAX_BODY, Answer, Replays
 from mock_server.server import MockServer
 
 OWNER = "AdminToken-adminSecretValue000000"
@@ -274,3 +277,36 @@ def _without_date(answer: bytes) -> bytes:
 def test_the_command_line_keeps_answers_unless_told_or_reloading(argv: list[str],
                                                                  replay: bool) -> None:
     assert serving_config(build_parser().parse_args(argv)).replay is replay
+
+
+def _answer(body: bytes = b"{}", *, version: int = 1, expires: float = math.inf) -> Answer:
+    return Answer(status=200, head=b"content-length: %d\r\n\r\n" % len(body), body=body,
+                  version=version, current=lambda: 1, expires=expires, journal=Journal(),
+                  entry={}, request_line=("GET", "/", "1.1"))
+
+
+@pytest.mark.parametrize(("table", "kept", "found"), [
+    (dict(size=2), [b"a", b"b"], [b"a", b"b"]),
+    (dict(size=2), [b"a", b"b", b"c"], [b"c"]),  # full: the table starts again
+    (dict(max_bytes=100), [b"a" * 40, b"b" * 40], [b"b" * 40]),  # 40 + 22 + 2 bytes each
+    (dict(), [b"x"], [b"x"]),
+])
+def test_the_table_is_bounded_by_answers_and_bytes(table: dict[str, int], kept: list[bytes],
+                                                   found: list[bytes]) -> None:
+    replays = Replays(**table)
+    for raw in kept:
+        replays.learn(raw, _answer())
+    assert [raw for raw in kept if replays.find(raw) is not None] == found
+
+
+@pytest.mark.parametrize(("answer", "found"), [
+    (_answer(), True),
+    (_answer(version=2), False),  # the state moved since
+    (_answer(expires=time.time() - 1), False),  # the caller's key expired since
+    (_answer(b"x" * (MAX_BODY + 1)), False),  # too large to keep
+])
+def test_only_an_answer_that_still_holds_is_found(answer: Answer, found: bool) -> None:
+    replays = Replays()
+    replays.learn(b"GET", answer)
+    assert (replays.find(b"GET") is answer) is found
+    assert (replays.find(b"GET") is answer) is found  # a stale one is gone, a good one stays
