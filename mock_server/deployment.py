@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from mock_server.config import MockConfig
@@ -90,7 +91,15 @@ def build_deployment(config: MockConfig, *, store: Store | None = None) -> Deplo
                       entry_bytes=config.journal_entry_bytes)
     return Deployment(store=store, faults=faults, enqueuer=enqueuer, events=backends.events,
                       journal=journal, engine=backends.engine, state_file=state_file,
-                      version=backends.version if built else unknown_version)
+                      version=partial(_version, backends.version, store) if built
+                      else unknown_version)
+
+
+def _version(backends: Callable[[], Hashable | None], store: Store) -> Hashable | None:
+    """The backends' version and the writes the store told its listeners of: with a state
+    file, even a write that changes nothing must reach the disk before it is answered."""
+    version = backends()
+    return None if version is None else (version, store.notified)
 
 
 def initial_faults(config: MockConfig) -> list[Fault]:

@@ -6,12 +6,13 @@ every header, the body), of the state and the faults, and of the clock only thro
 of the caller's key (auth): the handlers read the clock only to stamp what they write. So an
 answer is kept (`keepable`, then `Answer`) only when
 
-- the request came whole in one read, on a keep-alive HTTP/1.1 connection, with no `Expect` and
-  no `Prefer` (a one-call fault) header (the protocol, mock_server/connection.py, marks such
-  requests; the recorder, middleware/replay.py, checks the rest);
+- the request came whole in one read, on a keep-alive HTTP/1.1 connection (no `Connection`
+  header but `keep-alive`), with no `Expect`, `Upgrade` or `Prefer` (a one-call fault) header
+  (the protocol, mock_server/connection.py, marks such requests; the recorder,
+  middleware/replay.py, checks the rest);
 - it is a GET, PUT or OPTIONS under the API base path: safe or idempotent (RFC 9110 §9.2.2, a
   repeated PUT has no further effect), never the watch socket, never the control API (whose
-  answers show the journal), never a POST (a send, whose delivery goes on after the answer);
+  answers show the journal), never a POST (a send: not idempotent, each one is delivered);
 - no fault was stored while it ran and none fired, the state's version did not move while it
   ran (so a PUT that changed something is not kept: its repeat would find another state), and
   it was answered below 500 with a Content-Length (or no body: 204, 304) and without
@@ -42,6 +43,7 @@ REPLAY_EXTENSION = "mock_server.replay"  # scope["extensions"][...]: keep this c
 MAX_ANSWERS = 512  # distinct requests kept; a fuzzer's endless variety empties the table
 MAX_BYTES = 8 << 20  # request and answer bytes kept in all; beyond, the table starts again
 MAX_BODY = 1 << 16  # bytes of body an answer may keep
+MAX_REQUEST = 16 << 10  # bytes of request a kept answer may be found by
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ class Replays:
 
     def learn(self, raw: bytes, answer: Answer) -> None:
         """Keep `answer` for requests of exactly these bytes."""
-        if len(answer.body) > MAX_BODY:
+        if len(answer.body) > MAX_BODY or len(raw) > MAX_REQUEST:
             return
         cost = len(raw) + len(answer.head) + len(answer.body)
         if len(self._answers) >= self.size or self._bytes + cost > self.max_bytes:

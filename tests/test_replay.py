@@ -27,7 +27,7 @@ from mock_server.cli import serving_config
 from mock_server.config import DEFAULT_FIXTURES, MockConfig
 from mock_server.journal import Journal
 from mock_server.options import build_parser
-from mock_server.replay import MAX_BODY, Answer, Replays
+from mock_server.replay import MAX_BODY, MAX_REQUEST, Answer, Replays
 from mock_server.server import MockServer
 
 OWNER = "AdminToken-adminSecretValue000000"
@@ -84,6 +84,9 @@ SEQUENCES = [
     ("members and owners apart", [request("GET", "/api/v2/users/me", token=MEMBER),
                                   request("GET", "/api/v2/users/me"),
                                   request("GET", "/api/v2/users/me", token=MEMBER)], 1),
+    ("as browsers and requests send it: Connection: keep-alive",
+     [request("GET", "/api/v2/users/me", headers=("Connection: keep-alive",))] * 2
+     + [request("GET", "/api/v2/users/me", headers=("Connection: keep-alive, foo",))] * 2, 1),
     ("a CORS preflight", [request("OPTIONS", "/api/v2/notifications/settings", token=None,
                                   headers=("Origin: http://localhost:3000",
                                            "Access-Control-Request-Method: PUT"))] * 2, 1),
@@ -164,6 +167,25 @@ def test_an_answer_is_not_replayed_after_its_key_expires(tmp_path: Path) -> None
             assert _status(_exchange(sock, probe)) == 401
     finally:
         server.stop()
+
+
+def test_with_a_state_file_every_write_reaches_the_stack(tmp_path: Path) -> None:
+    """A state-file write is answered once it is on disk, even one that changes nothing: a
+    disk that fails afterwards gets the stack's 503, never a kept 204."""
+    statuses = []
+    for replay in (True, False):
+        folder = tmp_path / f"replay-{replay}"
+        folder.mkdir()
+        server = MockServer(MockConfig(state_file=folder / "state.json", replay=replay)).start()
+        try:
+            with socket.create_connection(("127.0.0.1", _port(server)), timeout=5) as sock:
+                seen = [_status(_exchange(sock, MARK_ALL)) for _ in range(3)]
+                shutil.rmtree(folder)
+                seen += [_status(_exchange(sock, MARK_ALL)) for _ in range(2)]
+        finally:
+            server.stop()
+        statuses.append(seen)
+    assert statuses[0] == statuses[1] == [204, 204, 204, 503, 503]
 
 
 def test_no_replay_turns_the_table_off() -> None:
@@ -290,6 +312,7 @@ def _answer(body: bytes = b"{}", *, version: int = 1, expires: float = math.inf)
     (dict(size=2), [b"a", b"b", b"c"], [b"c"]),  # full: the table starts again
     (dict(max_bytes=100), [b"a" * 40, b"b" * 40], [b"b" * 40]),  # 40 + 22 + 2 bytes each
     (dict(), [b"x"], [b"x"]),
+    (dict(), [b"x" * (MAX_REQUEST + 1)], []),  # too long a request to be found by
 ])
 def test_the_table_is_bounded_by_answers_and_bytes(table: dict[str, int], kept: list[bytes],
                                                    found: list[bytes]) -> None:

@@ -13,7 +13,7 @@ from mock_server.journal import Journal
 from mock_server.replay import REPLAY_EXTENSION, Answer, expiry
 
 METHODS = frozenset({"GET", "PUT", "OPTIONS"})  # safe or idempotent (RFC 9110 §9.2)
-_REFUSED_HEADERS = frozenset({b"prefer", b"expect", b"connection", b"upgrade"})
+_REFUSED_HEADERS = frozenset({b"prefer", b"expect", b"upgrade"})
 
 
 class ReplayRecorder:
@@ -53,7 +53,8 @@ class ReplayRecorder:
         path = scope["path"]
         return (scope["method"] in METHODS and scope.get("http_version") == "1.1"
                 and path.startswith(self.prefix) and not path.startswith(self.excluded)
-                and not any(name in _REFUSED_HEADERS for name, _ in scope["headers"]))
+                and not any(name in _REFUSED_HEADERS or (name == b"connection" and value.strip(
+                    b" \t").lower() != b"keep-alive") for name, value in scope["headers"]))
 
     def _answer(self, scope: Scope, context: RequestContext, sent: list[Message],
                 version: Hashable) -> Answer | None:

@@ -50,6 +50,7 @@ class Store:
         self._clock = clock
         self._task_templates = task_templates
         self._listeners: list[Listener] = []
+        self.notified = 0  # calls that told the listeners (a write the state file must keep)
         self._initial = initial  # the state to start from instead of the seed's (a state file)
         self._checked: int | None = None  # the backend epoch last checked for its seed
         self.data_lost: list[str] = []  # when the shared state was found wiped (health shows it)
@@ -84,6 +85,8 @@ class Store:
         self._listeners.append(listener)
 
     async def _changed(self) -> None:
+        if self._listeners:
+            self.notified += 1
         for listener in self._listeners:
             await listener()
 
