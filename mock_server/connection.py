@@ -40,7 +40,7 @@ from uvicorn.protocols.utils import get_client_addr
 
 from mock_server import errors
 from mock_server.handshake_protocol import HandshakeHttpProtocol
-from mock_server.replay import REPLAY_EXTENSION, Answer, Replays
+from mock_server.replay import REPLAY_EXTENSION, Answer, Offer, Replays
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +104,10 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
             return
         cycle, self._begun = self.cycle, 0
         self._feed(data)
-        if self._begun == 1 and self.cycle is not cycle and self._in_head and not self._refused:
+        if (self._begun == 1 and self.cycle is not cycle and self._in_head and not self._refused
+                and self.replays.offers(data)):
             extensions = self.scope.setdefault("extensions", {})
-            extensions[REPLAY_EXTENSION] = partial(self.replays.learn, data)
+            extensions[REPLAY_EXTENSION] = Offer(self.replays, data)
 
     def on_message_begin(self) -> None:
         """Count the requests a read begins (one whole request is a read that may be kept)."""

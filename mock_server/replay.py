@@ -44,6 +44,7 @@ MAX_ANSWERS = 512  # distinct requests kept; a fuzzer's endless variety empties 
 MAX_BYTES = 8 << 20  # request and answer bytes kept in all; beyond, the table starts again
 MAX_BODY = 1 << 16  # bytes of body an answer may keep
 MAX_REQUEST = 16 << 10  # bytes of request a kept answer may be found by
+MAX_BACKOFF = 6  # a request that moved the state k times in a row is not offered for 2**k - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,22 @@ class Answer:
         return self.current() == self.version and time.time() < self.expires
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """The protocol's offer to keep the answer to one whole request (REPLAY_EXTENSION)."""
+
+    replays: Replays
+    raw: bytes
+
+    def keep(self, answer: Answer) -> None:
+        """The answer may be replayed to these bytes."""
+        self.replays.learn(self.raw, answer)
+
+    def moved(self) -> None:
+        """The call moved the state: its answer is not kept, and the next offers wait."""
+        self.replays.moved(self.raw)
+
+
 def expiry(expires_at: Any) -> float:
     """A key's `expires_at` (a datetime, or None) as epoch seconds."""
     return math.inf if expires_at is None else expires_at.timestamp()
@@ -78,13 +95,33 @@ class Replays:
         self.max_bytes = max_bytes
         self._answers: dict[bytes, Answer] = {}
         self._bytes = 0
+        self._moving: dict[bytes, tuple[int, int]] = {}  # request → (offers to skip, streak)
         self._defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
         self._unjournaled: list[tuple[Journal, dict[str, Any]]] = []
         self._journaling: asyncio.Task[None] | None = None
         self.replayed = 0  # answers written from the table so far
 
+    def offers(self, raw: bytes) -> bool:
+        """Whether the answer to this request is worth trying to keep: not for a long one, nor
+        while backing off from one whose answers moved the state (a read-status PUT stamps a
+        new `read_at` every time: trying to keep each of its answers costs and never pays)."""
+        if len(raw) > MAX_REQUEST:
+            return False
+        skip, streak = self._moving.get(raw, (0, 0))
+        if skip:
+            self._moving[raw] = (skip - 1, streak)
+        return not skip
+
+    def moved(self, raw: bytes) -> None:
+        """The answer to this request moved the state: skip its next 1, 3, 7 ... offers."""
+        streak = min(self._moving.get(raw, (0, 0))[1] + 1, MAX_BACKOFF)
+        if len(self._moving) >= self.size:
+            self._moving.clear()
+        self._moving[raw] = ((1 << streak) - 1, streak)
+
     def learn(self, raw: bytes, answer: Answer) -> None:
         """Keep `answer` for requests of exactly these bytes."""
+        self._moving.pop(raw, None)
         if len(answer.body) > MAX_BODY or len(raw) > MAX_REQUEST:
             return
         cost = len(raw) + len(answer.head) + len(answer.body)

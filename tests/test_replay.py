@@ -45,6 +45,7 @@ def request(method: str, target: str, *, token: str | None = OWNER, body: bytes 
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
+_FIRST_ROW = "da941a54-e0e9-43c8-a929-c75418f6c548"  # the owner's newest notification (inbox.yaml)
 GET_SETTINGS = request("GET", "/api/v2/notifications/settings")
 PAUSE = request("PUT", "/api/v2/notifications/settings", body=b'{"notifier_paused":true}')
 UNPAUSE = request("PUT", "/api/v2/notifications/settings", body=b'{"notifier_paused":false}')
@@ -64,14 +65,17 @@ SEQUENCES = [
         "/api/v2/notifications/dispatch-methods", "/api/v2/notifications/templates/system",
         "/api/v2/notifications/templates/custom", "/api/v2/users/me/notifications/preferences",
         "/api/v2/users/me", "/api/v2/notifications/inbox?read_status=unread")] * 2, 6),
-    ("a PUT is kept once it changes nothing", [UNPAUSE] * 4, 2),
+    ("a PUT is kept once it changes nothing (after one skipped offer)", [UNPAUSE] * 4, 1),
     ("a PUT that changes, then reads", [GET_SETTINGS, PAUSE, GET_SETTINGS, PAUSE, GET_SETTINGS,
                                         UNPAUSE, GET_SETTINGS], 1),
     ("a fault added and cleared", [GET_SETTINGS, GET_SETTINGS, ADD_FAULT, GET_SETTINGS,
                                    GET_SETTINGS, CLEAR_FAULTS, GET_SETTINGS, GET_SETTINGS], 2),
     ("a delivery changes the inbox", [GET_INBOX, GET_INBOX, CUSTOM, GET_INBOX, GET_INBOX], 2),
     ("mark-all-as-read once it has nothing left", [GET_INBOX, MARK_ALL, GET_INBOX, MARK_ALL,
-                                                   MARK_ALL, GET_INBOX, GET_INBOX], 3),
+                                                   MARK_ALL, MARK_ALL, GET_INBOX, GET_INBOX], 3),
+    ("read-status stamps a new read_at every time", [GET_INBOX, MARK_ALL] + [request(
+        "PUT", f"/api/v2/notifications/inbox/{_FIRST_ROW}/read-status",
+        body=b'{"is_read":true}')] * 5 + [GET_INBOX] * 2, 1),
     ("a reset", [PAUSE, GET_SETTINGS, RESET, GET_SETTINGS, GET_SETTINGS], 1),
     ("refusals", [request("GET", "/api/v2/notifications/settings", token=None),
                   request("GET", "/api/v2/notifications/settings", token=None),
@@ -333,3 +337,16 @@ def test_only_an_answer_that_still_holds_is_found(answer: Answer, found: bool) -
     replays.learn(b"GET", answer)
     assert (replays.find(b"GET") is answer) is found
     assert (replays.find(b"GET") is answer) is found  # a stale one is gone, a good one stays
+
+
+def test_a_request_that_moves_the_state_is_offered_less_and_less() -> None:
+    """Backing off: offered, then 1, 3, 7 ... offers skipped while it keeps moving the state;
+    kept (and offered every time) again once it does not."""
+    replays, raw, offered = Replays(), b"PUT read-status", []
+    for index in range(16):
+        if replays.offers(raw):
+            offered.append(index)
+            replays.moved(raw)
+    assert offered == [0, 2, 6, 14]
+    replays.learn(raw, _answer())
+    assert all(replays.offers(raw) for _ in range(3))

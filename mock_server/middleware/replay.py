@@ -29,9 +29,9 @@ class ReplayRecorder:
         self.excluded = excluded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        learn = scope.get("extensions", {}).get(REPLAY_EXTENSION) if scope["type"] == "http" \
+        offer = scope.get("extensions", {}).get(REPLAY_EXTENSION) if scope["type"] == "http" \
             else None
-        version = self.version() if learn is not None and self._keepable(scope) else None
+        version = self.version() if offer is not None and self._keepable(scope) else None
         if version is None:
             await self.app(scope, receive, send)
             return
@@ -43,10 +43,12 @@ class ReplayRecorder:
 
         await self.app(scope, receive, keep)
         context = scope["extensions"].get(SCOPE_KEY)
-        if self.version() == version and isinstance(context, RequestContext):
+        if self.version() != version:
+            offer.moved()
+        elif isinstance(context, RequestContext):
             answer = self._answer(scope, context, sent, version)
             if answer is not None:
-                learn(answer)
+                offer.keep(answer)
 
     def _keepable(self, scope: Scope) -> bool:
         """The request's side of the rule: method, path, HTTP version and headers."""
