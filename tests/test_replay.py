@@ -186,6 +186,7 @@ def test_with_a_state_file_every_write_reaches_the_stack(tmp_path: Path) -> None
                 seen = [_status(_exchange(sock, MARK_ALL)) for _ in range(3)]
                 shutil.rmtree(folder)
                 seen += [_status(_exchange(sock, MARK_ALL)) for _ in range(2)]
+            folder.mkdir()  # the disk is back: the writer's retry succeeds before the stop
         finally:
             server.stop()
         statuses.append(seen)
