@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.context import Caller
 from mock_server.models import User
-from mock_server.state.memory import MemoryFaults
+from mock_server.state.memory_faults import MemoryFaults
 
 if TYPE_CHECKING:
     from mock_server.state.backend import FaultStorage

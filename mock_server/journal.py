@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server import wire
 from mock_server.state.backend import StateUnavailable
-from mock_server.state.memory import MemoryJournal
+from mock_server.state.memory_journal import MemoryJournal
 
 if TYPE_CHECKING:
     from mock_server.state.backend import JournalStorage

@@ -1,4 +1,5 @@
-"""The in-memory engine: this process's state, faults and journal, each behind its own lock.
+"""The in-memory engine: this process's state, faults (memory_faults.py) and journal
+(memory_journal.py), each behind its own lock.
 
 The methods are coroutines only to share the backends' one interface: none awaits, so each
 runs whole under a threading lock (tests call them from several threads and loops at once).
@@ -8,23 +9,19 @@ answer depends on has changed since (mock_server/replay.py).
 
 from __future__ import annotations
 
-import itertools
 import threading
-from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from mock_server.models import Preference
 from mock_server.state.backend import Backends, Limits
 from mock_server.state.events import MemoryEvents
+from mock_server.state.memory_faults import MemoryFaults
+from mock_server.state.memory_journal import MemoryJournal
 from mock_server.state.model import InboxRow, Message, State
-
-if TYPE_CHECKING:
-    from mock_server.faults import Fault
 
 
 def open_backends(limits: Limits | None = None) -> Backends:
@@ -216,97 +213,3 @@ class MemoryState:
         """A copy of the counts."""
         with self._lock:
             return dict(self._dropped)
-
-
-class MemoryFaults:
-    """FaultStorage in this process."""
-
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self.version = 0  # moves on every change of the faults
-
-    @property
-    def active(self) -> bool:
-        """Whether any fault is stored (a list's length needs no lock)."""
-        return bool(self._faults)
-
-    async def add(self, fault: Fault) -> Fault:
-        """Append under the next id."""
-        with self._lock:
-            fault = replace(fault, id=next(self._ids))
-            self._faults.append(fault)
-            self.version += 1
-        return fault
-
-    async def add_once(self, faults: Sequence[Fault]) -> None:
-        """A process's own storage is new: add them all."""
-        for fault in faults:
-            await self.add(fault)
-
-    async def all(self) -> list[Fault]:
-        """A copy, oldest first."""
-        with self._lock:
-            return list(self._faults)
-
-    async def has_any(self) -> bool:
-        """No lock needed to read a list's length."""
-        return self.active
-
-    async def count_down(self, fault_id: int) -> bool:
-        """Take one call; the fault goes away after its last."""
-        with self._lock:
-            for index, current in enumerate(self._faults):
-                if current.id == fault_id and current.times:
-                    left = current.times - 1
-                    self._faults[index:index + 1] = [replace(current, times=left)] if left else []
-                    self.version += 1
-                    return True
-        return False
-
-    async def remove(self, fault_id: int) -> bool:
-        """Drop one by id."""
-        with self._lock:
-            kept = [f for f in self._faults if f.id != fault_id]
-            found, self._faults = len(kept) != len(self._faults), kept
-            self.version += found
-        return found
-
-    async def clear(self) -> None:
-        """Drop them all."""
-        with self._lock:
-            self.version += bool(self._faults)
-            self._faults = []
-
-
-class MemoryJournal:
-    """JournalStorage in this process."""
-
-    def __init__(self) -> None:
-        self._entries: deque[dict[str, Any]] = deque()
-        self._lock = threading.Lock()
-        self._dropped = 0
-
-    async def append(self, entry: dict[str, Any], *, keep: int) -> None:
-        """Append; the oldest fall out beyond `keep`."""
-        with self._lock:
-            self._entries.append(entry)
-            while len(self._entries) > keep:
-                self._entries.popleft()
-                self._dropped += 1
-
-    async def recent(self, limit: int | None) -> list[dict[str, Any]]:
-        """The newest `limit`, oldest first."""
-        with self._lock:
-            entries = list(self._entries)
-        return entries[-limit:] if limit else entries
-
-    async def clear(self) -> None:
-        """Empty it."""
-        with self._lock:
-            self._entries.clear()
-
-    async def dropped(self) -> int:
-        """Entries that fell out."""
-        return self._dropped
