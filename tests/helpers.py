@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import httpx
@@ -83,3 +86,19 @@ def settled(work: Coroutine[Any, Any, T]) -> T:
         return done.value
     work.close()
     raise RuntimeError("settled(): the coroutine waited; run it on a loop (MockServer.run)")
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], *, name: str) -> Iterator[str]:
+    """A plain HTTP server (a page's origin, a server that is not Coder) on a port-0 loopback
+    socket in a thread of its own: its base URL while the block runs."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=partial(server.serve_forever, poll_interval=0.05),
+                              name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

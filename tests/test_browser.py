@@ -10,10 +10,8 @@ headers, the session cookie.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +22,7 @@ import pytest
 
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
+from tests.helpers import http_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -85,16 +84,8 @@ class PageHandler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def page_origin() -> Iterator[str]:
     """The page's origin: its own port 0 socket, which no CORS list of the mock names by default."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
-    thread = threading.Thread(target=partial(server.serve_forever, poll_interval=0.05),
-                              name="browser-page", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with http_server(PageHandler, name="browser-page") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import http.server
 import re
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from starlette.testclient import TestClient
 from contract_tests import run
 from mock_server.config import MockConfig
 from mock_server.server import MockServer
+from tests.helpers import http_server
 from tests.mutants import MUTANTS
 from tests.test_contract_suite import FAST, QUICK, in_process, over_http
 
@@ -55,14 +55,8 @@ def static_server(status: int, content_type: str, body: bytes) -> Iterator[str]:
         def log_message(self, *_args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Handler, name="not-coder") as url:
+        yield url
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
