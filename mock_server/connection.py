@@ -40,7 +40,7 @@ from uvicorn.protocols.utils import get_client_addr
 
 from mock_server import errors
 from mock_server.handshake_protocol import HandshakeHttpProtocol
-from mock_server.replay import REPLAY_EXTENSION, Answer, Offer, Replays
+from mock_server.replay import REPLAY_EXTENSION, Answer, Offer, Replays, header_lines
 
 logger = logging.getLogger(__name__)
 
@@ -238,10 +238,8 @@ class GuardedHttpProtocol(HandshakeHttpProtocol):
             return
         logger.info("refused a request: %s", error)
         start, body = error.asgi()
-        head = [STATUS_LINE[error.status]]
-        for name, value in [*self.server_state.default_headers, *start["headers"]]:
-            head += [name, b": ", value, b"\r\n"]
-        self.transport.write(b"".join([*head, b"\r\n", body]))
+        head = header_lines([*self.server_state.default_headers, *start["headers"]])
+        self.transport.write(b"".join([STATUS_LINE[error.status], head, b"\r\n", body]))
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.flow.resume_reading()

@@ -179,7 +179,6 @@ class _PreparedValidation(RequestValidationOperation):
             receive, scope = await self._body.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
 
-
     def _check_media_type(self, headers: list[tuple[bytes, bytes]]) -> None:
         value = next((v for name, v in headers if name.lower() == b"content-type"), None)
         if value in self._accepted:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,11 @@ class Offer:
     def moved(self) -> None:
         """The call moved the state: its answer is not kept, and the next offers wait."""
         self.replays.moved(self.raw)
+
+
+def header_lines(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """Header fields as HTTP/1.1 writes them (`name: value` and CRLF each), in order."""
+    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
 
 
 def expiry(expires_at: Any) -> float:
@@ -143,7 +148,7 @@ class Replays:
         """The answer's bytes behind the server's current default headers (`date`, ...)."""
         source, encoded = self._defaults
         if source is not default_headers:  # uvicorn swaps the list once a second
-            encoded = b"".join(name + b": " + value + b"\r\n" for name, value in default_headers)
+            encoded = header_lines(default_headers)
             self._defaults = (default_headers, encoded)
         return b"".join((STATUS_LINE[answer.status], encoded, answer.head, answer.body))
 

@@ -10,7 +10,7 @@ from uvicorn.protocols.utils import get_path_with_query_string
 
 from mock_server.context import SCOPE_KEY, RequestContext
 from mock_server.journal import Journal
-from mock_server.replay import REPLAY_EXTENSION, Answer, expiry
+from mock_server.replay import REPLAY_EXTENSION, Answer, expiry, header_lines
 
 METHODS = frozenset({"GET", "PUT", "OPTIONS"})  # safe or idempotent (RFC 9110 §9.2)
 _REFUSED_HEADERS = frozenset({b"prefer", b"expect", b"upgrade"})
@@ -62,7 +62,7 @@ class ReplayRecorder:
                 version: Hashable) -> Answer | None:
         """The answer's side of the rule: one whole, plain answer to an unfaulted call."""
         if (context.entry is None or context.fault is not None or context.dropped
-                or context.websocket is not None or len(sent) != 2):
+                or len(sent) != 2):  # a handshake's context has no entry
             return None
         start, body = sent
         status, headers = start["status"], start.get("headers", [])
@@ -72,9 +72,9 @@ class ReplayRecorder:
                 or b"transfer-encoding" in names
                 or (b"content-length" not in names and (payload or status not in (204, 304)))):
             return None
-        head = b"".join(name.lower() + b": " + value + b"\r\n" for name, value in headers)
+        head = header_lines((name.lower(), value) for name, value in headers) + b"\r\n"
         caller = context.caller
-        return Answer(status=status, head=head + b"\r\n", body=payload, version=version,
+        return Answer(status=status, head=head, body=payload, version=version,
                       current=self.version, journal=self.journal, entry=context.entry,
                       expires=expiry(caller.key.expires_at if caller else None),
                       request_line=(scope["method"], get_path_with_query_string(scope),
