@@ -4,6 +4,7 @@ every process, through Redis pub/sub (two MockServers on one real redis-server).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.test_shared_state_cli import mock_workers, wait_until_healthy
 from tests.watching import WAIT, deliver, next_message, open_watch
 
 pytestmark = pytest.mark.anyio
+WORKER_START = 30.0  # seconds the second worker gets to start taking connections
 
 
 @pytest.fixture
@@ -71,11 +73,16 @@ async def test_workers_each_push_what_any_worker_delivered(config: MockConfig) -
         await asyncio.to_thread(wait_until_healthy, mock.url)
         watch = mock.url.replace("http://", "ws://", 1) + WATCH_PATH
         sockets: list[ClientConnection] = []
+        # healthy means one worker answers; the other may still be starting (seconds, under
+        # load), so new connections come at a pace, until both workers have one
+        deadline = time.monotonic() + WORKER_START
         try:
-            while watchers(config.state_url) < 2:  # new connections, until both workers have one
-                assert len(sockets) < 64, "every socket landed on the same worker"
+            while watchers(config.state_url) < 2:
+                assert time.monotonic() < deadline, (
+                    f"every socket ({len(sockets)}) landed on the same worker for {WORKER_START} s")
                 sockets.append(await connect(watch, additional_headers=auth(MEMBER),
                                              open_timeout=WAIT))
+                await asyncio.sleep(0.1)
             sent = await deliver(mock)
             for socket in sockets:
                 assert (await next_message(socket))["notification"]["id"] == sent["id"]
